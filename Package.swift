@@ -1,0 +1,111 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "cae-init",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cae-init", targets: ["cae-init"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+    ],
+    targets: [
+        /// libpq, found through pkg-config (`libpq-dev`).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        /// Pure core: JSON values, domain types, history-restoration rules. No I/O.
+        .target(name: "CaeInitCore"),
+        /// The versioned SQL migrations of `sql/`, embedded in the binary.
+        .target(
+            name: "CaeInitSchema",
+            path: "sql",
+            exclude: ["README.md"],
+            sources: ["Migrations.swift"],
+            resources: [
+                .embedInCode("001_initial.sql"),
+            ]
+        ),
+        /// A small, safe libpq wrapper: owned connections and results, blocking calls off the cooperative pool.
+        .target(
+            name: "CaeInitPostgres",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// The subscription store and the dossier data: every SQL statement lives here.
+        .target(
+            name: "CaeInitStore",
+            dependencies: ["CaeInitCore", "CaeInitPostgres", "CaeInitSchema"]
+        ),
+        /// Sinks: Local Directory, AWS S3 (SigV4), Azure Blob Storage (Shared Key).
+        .target(
+            name: "CaeInitSinks",
+            dependencies: [
+                "CaeInitCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        /// The initialisation of one key filter and the polling worker service.
+        .target(
+            name: "CaeInitWorker",
+            dependencies: [
+                "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitSinks",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        /// The thin CLI: parses arguments and wires the modules.
+        .executableTarget(
+            name: "cae-init",
+            dependencies: [
+                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitPostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .testTarget(
+            name: "CaeInitCoreTests",
+            dependencies: ["CaeInitCore"],
+            resources: [.copy("Data")]
+        ),
+        .testTarget(
+            name: "CaeInitSinksTests",
+            dependencies: [
+                "CaeInitCore", "CaeInitSinks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "CaeInitIntegrationTests",
+            dependencies: [
+                "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitSinks", "CaeInitWorker",
+            ]
+        ),
+    ]
+)

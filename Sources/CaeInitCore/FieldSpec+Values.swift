@@ -1,0 +1,78 @@
+extension FieldSpec {
+    /// Checks a value read from input against the field's type and returns it in canonical form
+    /// (UUIDs lowercase, écriture lines with their keys in document order). `null` is always accepted.
+    public func validate(_ value: JSONValue, path: String) throws(ValidationError) -> JSONValue {
+        if value.isNull { return .null }
+        switch type {
+        case .uuid:
+            guard let text = value.stringValue, let uuid = UUIDText.canonical(text) else {
+                throw ValidationError(path, "expected a UUID string, found \(Self.describe(value))")
+            }
+            return .string(uuid)
+        case .text:
+            guard value.stringValue != nil else { throw ValidationError(path, "expected a string, found \(value.typeName)") }
+            return value
+        case .int32:
+            let int = try FieldReader.int64(value, path: path)
+            guard int >= Int64(Int32.min), int <= Int64(Int32.max) else {
+                throw ValidationError(path, "integer \(int) does not fit in 32 bits")
+            }
+            return .number(String(int))
+        case .int64:
+            return .number(String(try FieldReader.int64(value, path: path)))
+        case .bool:
+            guard value.boolValue != nil else { throw ValidationError(path, "expected true or false, found \(value.typeName)") }
+            return value
+        case .lignes:
+            return try Self.validateLignes(value, path: path)
+        }
+    }
+
+    /// Turns a PostgreSQL text-format column value into the document's JSON value.
+    public func decode(column text: String?) throws(ValidationError) -> JSONValue {
+        guard let text else { return .null }
+        switch type {
+        case .uuid, .text: return .string(text)
+        case .int32, .int64: return .number(text)
+        case .bool: return .bool(text == "t")
+        case .lignes:
+            let parsed: JSONValue
+            do { parsed = try JSONValue.parse(text) } catch { throw ValidationError(name, "stored lines are not valid JSON: \(error)") }
+            return try Self.validateLignes(parsed, path: name)
+        }
+    }
+
+    static let ligneFields: [FieldSpec] = [
+        FieldSpec("compte_id", column: "compte_id", .uuid),
+        FieldSpec("libelle", column: "libelle", .text),
+        FieldSpec("debit", column: "debit", .text),
+        FieldSpec("credit", column: "credit", .text),
+    ]
+
+    static func validateLignes(_ value: JSONValue, path: String) throws(ValidationError) -> JSONValue {
+        guard let lignes = value.arrayValue else { throw ValidationError(path, "expected an array of lines, found \(value.typeName)") }
+        var output: [JSONValue] = []
+        output.reserveCapacity(lignes.count)
+        for (i, ligne) in lignes.enumerated() {
+            let reader = try FieldReader(ligne, path: "\(path)[\(i)]")
+            try reader.refuseUnknown(allowed: ["compte_id", "libelle", "debit", "credit"])
+            var normalized = JSONObject()
+            normalized.appendUnchecked("compte_id", try ligneFields[0].validate(try reader.required("compte_id"), path: reader.fieldPath("compte_id")))
+            normalized.appendUnchecked("libelle", try ligneFields[1].validate(try reader.required("libelle"), path: reader.fieldPath("libelle")))
+            for amount in ["debit", "credit"] {
+                let value = try reader.required(amount)
+                switch value {
+                case .number, .null: normalized.appendUnchecked(amount, value)
+                default: throw ValidationError(reader.fieldPath(amount), "expected a decimal number, found \(value.typeName)")
+                }
+            }
+            output.append(.object(normalized))
+        }
+        return .array(output)
+    }
+
+    static func describe(_ value: JSONValue) -> String {
+        if let s = value.stringValue { return "\"\(s.prefix(60))\"" }
+        return value.typeName
+    }
+}

@@ -1,0 +1,90 @@
+/// Input refused because of one field: `path` names it the way an operator finds it in the file
+/// (`keyFilters[2].key`, `ecritures[41].lignes[0].debit`).
+public struct ValidationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+
+    public init(_ path: String, _ reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { path.isEmpty ? reason : "\(path): \(reason)" }
+}
+
+/// Helpers to read typed fields from a JSON object while naming the field on failure.
+struct FieldReader {
+    let object: JSONObject
+    let path: String
+
+    init(_ value: JSONValue, path: String) throws(ValidationError) {
+        guard let object = value.objectValue else {
+            throw ValidationError(path, "expected an object, found \(value.typeName)")
+        }
+        self.object = object
+        self.path = path
+    }
+
+    init(object: JSONObject, path: String) {
+        self.object = object
+        self.path = path
+    }
+
+    func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func refuseUnknown(allowed: Set<String>) throws(ValidationError) {
+        for key in object.keys where !allowed.contains(key) {
+            throw ValidationError(fieldPath(key), "unknown field (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    func required(_ key: String) throws(ValidationError) -> JSONValue {
+        guard let value = object[key] else { throw ValidationError(fieldPath(key), "is missing") }
+        return value
+    }
+
+    func string(_ key: String, nonEmpty: Bool = true) throws(ValidationError) -> String {
+        let value = try required(key)
+        guard let string = value.stringValue else {
+            throw ValidationError(fieldPath(key), "expected a string, found \(value.typeName)")
+        }
+        if nonEmpty && string.isEmpty { throw ValidationError(fieldPath(key), "must not be empty") }
+        return string
+    }
+
+    func optionalString(_ key: String) throws(ValidationError) -> String? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let string = value.stringValue else {
+            throw ValidationError(fieldPath(key), "expected a string, found \(value.typeName)")
+        }
+        return string
+    }
+
+    func optionalBool(_ key: String) throws(ValidationError) -> Bool? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let bool = value.boolValue else {
+            throw ValidationError(fieldPath(key), "expected true or false, found \(value.typeName)")
+        }
+        return bool
+    }
+
+    func int64(_ key: String) throws(ValidationError) -> Int64 {
+        let value = try required(key)
+        return try Self.int64(value, path: fieldPath(key))
+    }
+
+    static func int64(_ value: JSONValue, path: String) throws(ValidationError) -> Int64 {
+        guard case .number(let literal) = value, let int = Int64(literal) else {
+            throw ValidationError(path, "expected an integer, found \(value.typeName == "a number" ? "a non-integer number" : value.typeName)")
+        }
+        return int
+    }
+
+    func optionalDouble(_ key: String) throws(ValidationError) -> Double? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard case .number(let literal) = value, let double = Double(literal) else {
+            throw ValidationError(fieldPath(key), "expected a number, found \(value.typeName)")
+        }
+        return double
+    }
+}

@@ -1,0 +1,27 @@
+import AsyncHTTPClient
+import CaeInitCore
+import Logging
+
+/// Makes the sink a subscription names. The HTTP client is shared by every sink of the process (one connection
+/// pool) and owned by the caller.
+public struct SinkFactory: Sendable {
+    public let httpClient: HTTPClient
+    public let logger: Logger
+    /// See `LocalDirectorySink.auditLogPath`.
+    public let localAuditLogPath: String?
+
+    public init(httpClient: HTTPClient, logger: Logger, localAuditLogPath: String? = nil) {
+        self.httpClient = httpClient
+        self.logger = logger
+        self.localAuditLogPath = localAuditLogPath
+    }
+
+    public func makeSink(for configuration: SinkConfiguration) throws -> any Sink {
+        switch configuration.destination {
+        case .localDirectory(let local):
+            return LocalDirectorySink(configuration: configuration, local: local, auditLogPath: localAuditLogPath)
+        case .s3, .azureBlob:
+            throw SinkError(sinkType: configuration.typeName, message: "not implemented yet", isRetryable: false)
+        }
+    }
+}
