@@ -33,7 +33,7 @@ let package = Package(
             exclude: ["README.md"],
             sources: ["Migrations.swift"],
             resources: [
-                .embedInCode("001_initial.sql"),
+                .embedInCode("V001__initial.sql"),
             ]
         ),
         /// A small, safe libpq wrapper: owned connections and results, blocking calls off the cooperative pool.

@@ -1,1 +1,13 @@
-// placeholder
+/// The versioned migrations of `sql/`, embedded in the binary so that `cae-init migrate` needs no files at run
+/// time. Add a file `VNNN__name.sql`, list it in Package.swift's `embedInCode` resources and here.
+public enum SchemaMigrations {
+    public struct Migration: Sendable {
+        public let version: Int
+        public let name: String
+        public let sql: String
+    }
+
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "V001__initial", sql: String(decoding: PackageResources.V001__initial_sql, as: UTF8.self)),
+    ]
+}

@@ -67,3 +67,43 @@ extension JSONObject {
 
     public func serialized() -> String { JSONValue.object(self).serialized() }
 }
+
+extension JSONValue {
+    /// Indented JSON for people (two spaces), same escaping and number literals as `serialized()`.
+    public func prettySerialized() -> String {
+        var output: [UInt8] = []
+        writePretty(into: &output, indent: 0)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private func writePretty(into output: inout [UInt8], indent: Int) {
+        func newline(_ level: Int) {
+            output.append(0x0A)
+            output.append(contentsOf: repeatElement(0x20, count: level * 2))
+        }
+        switch self {
+        case .array(let elements) where !elements.isEmpty:
+            output.append(UInt8(ascii: "["))
+            for (i, element) in elements.enumerated() {
+                if i > 0 { output.append(UInt8(ascii: ",")) }
+                newline(indent + 1)
+                element.writePretty(into: &output, indent: indent + 1)
+            }
+            newline(indent)
+            output.append(UInt8(ascii: "]"))
+        case .object(let object) where object.count > 0:
+            output.append(UInt8(ascii: "{"))
+            for (i, pair) in object.pairs.enumerated() {
+                if i > 0 { output.append(UInt8(ascii: ",")) }
+                newline(indent + 1)
+                JSONValue.writeString(pair.key, into: &output)
+                output.append(contentsOf: [UInt8(ascii: ":"), 0x20])
+                pair.value.writePretty(into: &output, indent: indent + 1)
+            }
+            newline(indent)
+            output.append(UInt8(ascii: "}"))
+        default:
+            write(into: &output)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import CaeInitCore
+
+/// A key filter held by one worker. Every later write about the filter is conditional on `claimId`: a reset,
+/// a delete or another worker's claim after the lease expired changes it, and the holder's writes then do nothing.
+public struct Claim: Sendable, Equatable {
+    public let subscriptionId: String
+    /// The dossier's `entite_id`.
+    public let key: String
+    public let claimId: String
+    /// 1 for the first run, counting runs whose worker died.
+    public let attempt: Int
+    public let initializer: String
+    /// The subscription's `sink` as stored (secrets included: never log it).
+    public let sink: JSONValue
+    public let filters: JSONObject?
+    public let initWithHistory: Bool
+
+    public init(subscriptionId: String, key: String, claimId: String, attempt: Int, initializer: String, sink: JSONValue, filters: JSONObject?, initWithHistory: Bool) {
+        self.subscriptionId = subscriptionId
+        self.key = key
+        self.claimId = claimId
+        self.attempt = attempt
+        self.initializer = initializer
+        self.sink = sink
+        self.filters = filters
+        self.initWithHistory = initWithHistory
+    }
+
+    /// `<subscription id>/<key>`, for logs.
+    public var filterName: String { "\(subscriptionId)/\(key)" }
+}
+
+/// A summary of the filters by status, with who holds the pending ones.
+public struct KeyFilterStatusReport: Sendable {
+    public struct PendingFilter: Sendable {
+        public let subscriptionId: String
+        public let key: String
+        public let initializer: String?
+        public let attempt: Int
+        public let leaseExpiresAt: String?
+        public let leaseExpired: Bool
+    }
+
+    public struct FailedFilter: Sendable {
+        public let subscriptionId: String
+        public let key: String
+        public let message: String?
+    }
+
+    public let counts: [KeyFilterStatus: Int]
+    public let pending: [PendingFilter]
+    public let failed: [FailedFilter]
+    /// `new` filters waiting for a backoff to end or for their subscription to be resumed.
+    public let waiting: Int
+}

@@ -1,0 +1,153 @@
+import CaeInitCore
+import CaeInitPostgres
+import CaeInitSinks
+import CaeInitStore
+import Logging
+import Metrics
+
+/// Tuning of one initialisation.
+public struct InitialiserOptions: Sendable {
+    /// Sink writes in flight at once per initialisation; default 32.
+    public var maxUploadsInFlight: Int = 32
+    /// Rows read from PostgreSQL per round trip to the connection's thread; default 500.
+    public var readBatchSize: Int = 500
+
+    public init(maxUploadsInFlight: Int = 32, readBatchSize: Int = 500) {
+        self.maxUploadsInFlight = maxUploadsInFlight
+        self.readBatchSize = readBatchSize
+    }
+}
+
+/// What a completed initialisation wrote.
+public struct InitialisationResult: Sendable {
+    public let counts: InitialisationCounts
+    public let manifestName: String
+    public let location: String
+    public let startedAt: Int64
+    public let finishedAt: Int64
+}
+
+/// Initialises one claimed key filter: validates the sink, reads the dossier in one `REPEATABLE READ` snapshot
+/// streaming its rows, applies the history rules, the filters and the object naming, writes each document with a
+/// bounded number of writes in flight, and writes the manifest last. It writes no status: the caller does,
+/// conditionally on still holding the claim.
+public struct Initialiser: Sendable {
+    public let dossierConninfo: String
+    public let sinkFactory: SinkFactory
+    public let options: InitialiserOptions
+    public let logger: Logger
+
+    public init(dossierConninfo: String, sinkFactory: SinkFactory, options: InitialiserOptions = .init(), logger: Logger) {
+        self.dossierConninfo = dossierConninfo
+        self.sinkFactory = sinkFactory
+        self.options = options
+        self.logger = logger
+    }
+
+    /// - Parameter claimStillHeld: asked right before the manifest is written; false stops the run.
+    public func run(_ claim: Claim, claimStillHeld: @Sendable () async throws -> Bool) async throws -> InitialisationResult {
+        let startedAt = Clock.epochMilliseconds()
+        let configuration: SinkConfiguration
+        do {
+            configuration = try SinkConfiguration(json: claim.sink)
+        } catch {
+            throw InitialisationError(.permanent, "invalid sink configuration: \(error)")
+        }
+        let filter = DocumentFilter(claim.filters ?? JSONObject())
+        let naming = ObjectNaming(folderProperty: configuration.folderName)
+        let sink = try sinkFactory.makeSink(for: configuration)
+        defer { Task { try? await sink.shutdown() } }
+        try await sink.prepare()
+
+        let connection = try await PostgresConnection.connect(dossierConninfo, applicationName: "cae-init \(claim.initializer)")
+        let dossier = DossierStore(connection: connection)
+        try await dossier.beginSnapshot()
+        var counts = InitialisationCounts()
+        let periods: [SituationPeriod]
+        do {
+            periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
+            let rules = HistoryRules(periods: periods)
+            for kind in ObjectKind.allCases {
+                let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
+                do {
+                    try await write(kind: kind, from: stream, claim: claim, rules: rules, filter: filter, naming: naming, sink: sink, counts: &counts)
+                } catch {
+                    await stream.close()
+                    throw error
+                }
+            }
+        } catch {
+            await dossier.endSnapshot()
+            throw error
+        }
+        await dossier.endSnapshot()
+
+        guard try await claimStillHeld() else {
+            throw InitialisationError(.claimLost, "the claim was lost before the manifest was written")
+        }
+        let finishedAt = Clock.epochMilliseconds()
+        let manifest = InitialisationManifest(
+            subscriptionId: claim.subscriptionId, entiteId: claim.key, initializer: claim.initializer,
+            startedAt: startedAt, finishedAt: finishedAt, initWithHistory: claim.initWithHistory,
+            periods: periods, counts: counts
+        )
+        let manifestName = ObjectNaming.manifestName(subscriptionId: claim.subscriptionId, entiteId: claim.key)
+        try await sink.put(manifestName, body: manifest.json.serializedBytes())
+        return InitialisationResult(counts: counts, manifestName: manifestName, location: configuration.location, startedAt: startedAt, finishedAt: finishedAt)
+    }
+
+    /// Streams one kind: rows → chains → selected versions → documents → sink, never more than
+    /// `maxUploadsInFlight` writes pending, so memory stays bounded whatever the dossier's size.
+    private func write(
+        kind: ObjectKind, from stream: VersionStream, claim: Claim, rules: HistoryRules, filter: DocumentFilter,
+        naming: ObjectNaming, sink: any Sink, counts: inout InitialisationCounts
+    ) async throws {
+        let withHistory = claim.initWithHistory
+        let limit = max(1, options.maxUploadsInFlight)
+        let filesWritten = Counter(label: "cae_init_files_written_total", dimensions: [("kind", kind.rawValue)])
+        var localCounts = counts
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            var grouper = VersionChainGrouper()
+            func emit(_ chain: [ObjectVersion]) async throws {
+                for (version, role) in try rules.select(chain: chain, withHistory: withHistory) {
+                    let document = DossierDocument.build(entiteId: claim.key, version: version)
+                    guard filter.matches(document) else { continue }
+                    let name = try naming.objectName(of: document, version: version)
+                    let body = JSONValue.object(document).serializedBytes()
+                    if inFlight >= limit {
+                        try await group.next()
+                        inFlight -= 1
+                    }
+                    group.addTask {
+                        try await sink.put(name, body: body)
+                        filesWritten.increment()
+                    }
+                    inFlight += 1
+                    localCounts.add(kind, role)
+                }
+            }
+            while let batch = try await stream.next(limit: options.readBatchSize) {
+                for version in batch {
+                    if let chain = grouper.add(version) { try await emit(chain) }
+                }
+            }
+            if let chain = grouper.finish() { try await emit(chain) }
+            try await group.waitForAll()
+        }
+        counts = localCounts
+    }
+}
+
+enum Clock {
+    static func epochMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
