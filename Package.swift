@@ -88,8 +88,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CaeInitCoreTests",
-            dependencies: ["CaeInitCore"],
-            resources: [.copy("Data")]
+            dependencies: ["CaeInitCore"]
         ),
         .testTarget(
             name: "CaeInitSinksTests",
