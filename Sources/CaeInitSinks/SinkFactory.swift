@@ -20,8 +20,10 @@ public struct SinkFactory: Sendable {
         switch configuration.destination {
         case .localDirectory(let local):
             return LocalDirectorySink(configuration: configuration, local: local, auditLogPath: localAuditLogPath)
-        case .s3, .azureBlob:
-            throw SinkError(sinkType: configuration.typeName, message: "not implemented yet", isRetryable: false)
+        case .s3(let s3):
+            return try S3Sink(configuration: configuration, s3: s3, httpClient: httpClient, logger: logger)
+        case .azureBlob(let azure):
+            return try AzureBlobSink(configuration: configuration, azure: azure, httpClient: httpClient, logger: logger)
         }
     }
 }
