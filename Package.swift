@@ -98,7 +98,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
+            ],
+            exclude: ["Support/azure_blob_server.py", "Support/scripted_server.py"]
         ),
         .testTarget(
             name: "CaeInitIntegrationTests",
