@@ -86,6 +86,18 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        /// Helpers shared by the test targets: child processes, free ports, moto, the Azure fake.
+        .target(
+            name: "CaeInitTestSupport",
+            dependencies: [
+                "CaeInitCore", "CaeInitSinks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/CaeInitTestSupport",
+            exclude: ["azure_blob_server.py", "scripted_server.py"]
+        ),
         .testTarget(
             name: "CaeInitCoreTests",
             dependencies: ["CaeInitCore"]
@@ -93,18 +105,18 @@ let package = Package(
         .testTarget(
             name: "CaeInitSinksTests",
             dependencies: [
-                "CaeInitCore", "CaeInitSinks",
+                "CaeInitCore", "CaeInitSinks", "CaeInitTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ],
-            exclude: ["Support/azure_blob_server.py", "Support/scripted_server.py"]
+            ]
         ),
         .testTarget(
             name: "CaeInitIntegrationTests",
             dependencies: [
-                "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitSinks", "CaeInitWorker",
+                "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
     ]

@@ -81,9 +81,10 @@ enum StorageTransport {
 /// The `<Code>` and `<Message>` of an S3 or Azure XML error body. A plain scan: both services send a flat
 /// `<Error>` document, and nothing else in it is needed (S3's `<StringToSign>` and `<CanonicalRequest>` are
 /// deliberately not read, so they never reach a message).
-struct ServiceErrorBody: Sendable, Equatable {
-    var code: String?
-    var message: String?
+/// The `<Code>` and `<Message>` of an S3 or Azure XML error body.
+public struct ServiceErrorBody: Sendable, Equatable {
+    public var code: String?
+    public var message: String?
 
     init(xml bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
@@ -94,7 +95,8 @@ struct ServiceErrorBody: Sendable, Equatable {
             .map { $0.count > 300 ? String($0.prefix(300)) + "…" : $0 }
     }
 
-    static func element(_ name: String, in text: String) -> String? {
+    /// The text of the first `<name>` element, unescaped and trimmed.
+    public static func element(_ name: String, in text: String) -> String? {
         guard let open = text.firstRange(of: "<\(name)>"),
               let close = text[open.upperBound...].firstRange(of: "</\(name)>")
         else { return nil }

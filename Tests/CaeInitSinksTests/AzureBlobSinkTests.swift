@@ -3,6 +3,7 @@ import CaeInitCore
 @testable import CaeInitSinks
 import Foundation
 import NIOCore
+import CaeInitTestSupport
 import Testing
 
 private let account = "devstoreaccount1"

@@ -4,6 +4,7 @@ import CaeInitCore
 import Foundation
 import NIOCore
 import NIOHTTP1
+import CaeInitTestSupport
 import Testing
 
 private let accessKeyId = "AKIDEXAMPLE"
@@ -125,58 +126,11 @@ struct S3SinkRetryTests {
 /// moto with signature checking on: an IAM user's key signs every S3 request, moto recomputes each signature.
 @Suite("S3 sink against moto (signatures checked)", .serialized)
 struct S3SinkMotoTests {
-    /// Starts moto on a free loopback port; its first 3 calls (creating an IAM user, its key and an allow-all
-    /// policy) are exempt from authentication, every later one is checked.
-    static func startMoto() async throws -> (ServerProcess, keyId: String, secret: String) {
-        let port = try ServerProcess.freePort()
-        let moto = try ServerProcess(
-            python: ["-m", "moto.server", "-H", "127.0.0.1", "-p", "\(port)"], port: port,
-            environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"]
-        )
-        do {
-            func iam(_ parameters: [(String, String)]) async throws -> String {
-                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/")
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-                // Unchecked during the first 3 calls; its credential scope routes the call to IAM.
-                request.headers.add(name: "Authorization", value: "AWS4-HMAC-SHA256 Credential=bootstrap/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0")
-                let form = (parameters + [("Version", "2010-05-08")]).map { "\($0.0)=\(PercentEncoding.encode($0.1, keepSlash: false))" }.joined(separator: "&")
-                request.body = .bytes(ByteBuffer(string: form))
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-                let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
-                guard response.status == .ok else { throw TestFailure("IAM \(parameters[0].1): \(response.status) \(body)") }
-                return body
-            }
-            _ = try await iam([("Action", "CreateUser"), ("UserName", "cae-init")])
-            let key = try await iam([("Action", "CreateAccessKey"), ("UserName", "cae-init")])
-            _ = try await iam([
-                ("Action", "PutUserPolicy"), ("UserName", "cae-init"), ("PolicyName", "all"),
-                ("PolicyDocument", #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
-            ])
-            let keyId = try #require(ServiceErrorBody.element("AccessKeyId", in: key))
-            let secret = try #require(ServiceErrorBody.element("SecretAccessKey", in: key))
-            return (moto, keyId, secret)
-        } catch {
-            moto.stop()
-            throw error
-        }
-    }
-
-    /// A signed request outside the sink (Create Bucket), with the same signer.
-    static func signedRequest(_ method: HTTPMethod, port: Int, path: String, keyId: String, secret: String) async throws -> HTTPClientResponse {
-        let signer = SigV4Signer(accessKeyId: keyId, secretAccessKey: Secret(secret), region: "us-east-1")
-        let signed = signer.sign(method: method.rawValue, path: path, headers: [("Host", "127.0.0.1:\(port)")], payloadHash: SigV4Signer.emptyPayloadHash, date: .now())
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(SigV4Signer.canonicalURI(path))")
-        request.method = method
-        for (name, value) in signed.headers { request.headers.add(name: name, value: value) }
-        return try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-    }
-
     @Test("prepare, put and read back; wrong secret; missing bucket")
     func roundTrip() async throws {
-        let (moto, keyId, secret) = try await Self.startMoto()
+        let (moto, keyId, secret) = try await Moto.start()
         defer { moto.stop() }
-        let created = try await Self.signedRequest(.PUT, port: moto.port, path: "/cae-bucket", keyId: keyId, secret: secret)
+        let created = try await Moto.signedRequest(.PUT, port: moto.port, path: "/cae-bucket", keyId: keyId, secret: secret)
         #expect(created.status == .ok)
 
         let waits = WaitRecorder()

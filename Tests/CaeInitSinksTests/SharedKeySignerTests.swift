@@ -1,6 +1,7 @@
 import CaeInitCore
 @testable import CaeInitSinks
 import Foundation
+import CaeInitTestSupport
 import Testing
 
 /// Splits a vector's URL into the path as sent and its decoded query parameters.

@@ -1,6 +1,7 @@
 import CaeInitCore
 @testable import CaeInitSinks
 import Foundation
+import CaeInitTestSupport
 import Testing
 
 /// A request of the AWS suites' `.req` / `request.txt` format: `METHOD path?query HTTP/1.1`, headers (a line
