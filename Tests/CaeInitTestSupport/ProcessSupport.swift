@@ -155,3 +155,14 @@ public final class WaitRecorder: @unchecked Sendable {
         }
     }
 }
+
+/// Reading JSON documents in tests.
+extension JSONValue {
+    public subscript(key: String) -> JSONValue? { objectValue?[key] }
+
+    public func string(_ key: String) throws -> String {
+        guard let value = self[key]?.stringValue else { throw TestFailure("missing string \"\(key)\"") }
+        return value
+    }
+}
+

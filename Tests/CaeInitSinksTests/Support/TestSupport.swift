@@ -34,13 +34,3 @@ enum Vectors {
         try JSONValue.parse(try text(relativePath))
     }
 }
-
-extension JSONValue {
-    subscript(key: String) -> JSONValue? { objectValue?[key] }
-
-    func string(_ key: String) throws -> String {
-        guard let value = self[key]?.stringValue else { throw TestFailure("missing string \"\(key)\"") }
-        return value
-    }
-}
-
