@@ -27,7 +27,8 @@ CREATE TABLE cae_key_filter (
     status             text NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'pending', 'ready', 'failed')),
     initializer        text,
     message            text,
-    report             jsonb,
+    -- json, not jsonb: keeps the order the report was written in (processedDate, status, locked, …).
+    report             json,
     -- Claims: every write a run makes is conditional on claim_id, which a reset, a re-claim or a delete changes.
     attempt            integer NOT NULL DEFAULT 0,
     claim_id           uuid,

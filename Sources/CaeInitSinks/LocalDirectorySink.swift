@@ -8,14 +8,18 @@ import Darwin
 #endif
 import Dispatch
 
-/// The `Local Directory` sink: each object is written to a temporary file in its final directory, flushed, then
-/// renamed over its name, so a reader sees a file whole or not at all.
+/// The `Local Directory` sink: each object is written to a temporary file under `<path>/.partial/`, flushed, then
+/// renamed over its name, so a reader sees a file whole or not at all, and a worker killed mid-write leaves
+/// nothing half-written beside the documents.
 public struct LocalDirectorySink: Sink {
     public let configuration: SinkConfiguration
     public let root: String
     /// When set, one line per file written (`<ns since epoch> <pid> <object name>`) is appended there: an audit
     /// trail of who wrote what when, kept by the sink rather than the worker.
     public let auditLogPath: String?
+
+    /// Where files are written before being renamed into place (same file system, so the rename is atomic).
+    public static let partialDirectory = ".partial"
 
     public init(configuration: SinkConfiguration, local: LocalDirectorySinkConfiguration, auditLogPath: String? = nil) {
         self.configuration = configuration
@@ -30,7 +34,7 @@ public struct LocalDirectorySink: Sink {
     public func prepare() async throws {
         let root = self.root
         try await Self.offloaded { () throws(SinkError) in
-            do throws(POSIXFailure) { try FileSystem.makeDirectories(root) } catch {
+            do throws(POSIXFailure) { try FileSystem.makeDirectories("\(root)/\(Self.partialDirectory)") } catch {
                 throw self.error("cannot create directory \(root): \(error)")
             }
         }
@@ -43,7 +47,7 @@ public struct LocalDirectorySink: Sink {
         try await executor.run {
             try await Self.offloaded { () throws(SinkError) in
                 do throws(POSIXFailure) {
-                    try FileSystem.writeAtomically(path: "\(root)/\(objectName)", bytes: body)
+                    try FileSystem.writeAtomically(path: "\(root)/\(objectName)", bytes: body, temporaryDirectory: "\(root)/\(Self.partialDirectory)")
                 } catch {
                     // Out of space or a full quota can clear; a permission or path problem will not.
                     let retryable = error.errno == ENOSPC || error.errno == EDQUOT || error.errno == EIO
@@ -92,12 +96,12 @@ enum FileSystem {
         }
     }
 
-    /// Writes `bytes` to a temporary file beside `path`, fsyncs it and renames it over `path`.
-    static func writeAtomically(path: String, bytes: [UInt8]) throws(POSIXFailure) {
+    /// Writes `bytes` to a temporary file in `temporaryDirectory`, fsyncs it and renames it over `path`.
+    static func writeAtomically(path: String, bytes: [UInt8], temporaryDirectory: String) throws(POSIXFailure) {
         if let slash = path.lastIndex(of: "/") {
             try makeDirectories(String(path[..<slash]))
         }
-        let temporary = "\(path).tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let temporary = "\(temporaryDirectory)/\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw POSIXFailure(operation: "open", errno: errno) }
         var written = 0

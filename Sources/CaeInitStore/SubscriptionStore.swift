@@ -128,12 +128,15 @@ public struct SubscriptionStore: Sendable {
     }
 
     /// Puts filters back to `new` for a re-initialisation. A run still going on one of them loses its claim: its
-    /// outcome is discarded and a new run follows.
+    /// outcome is discarded and a new run follows once that run's lease has run out.
     public func resetKeyFilters(subscriptionId: String, keys: [String]) async throws {
         let canonical = try Self.canonicalKeys(keys)
         try await transaction { () async throws in
             let rows = try await connection.query("""
-                UPDATE cae_key_filter SET status = 'new', attempt = 0, claim_id = NULL, lease_expires_at = NULL, run_after = now(),
+                UPDATE cae_key_filter SET status = 'new', attempt = 0, claim_id = NULL, lease_expires_at = NULL,
+                    -- A run still going learns at its next heartbeat that it lost the claim, and stops before its lease
+                    -- ends: the new run waits for that, so an older snapshot never overwrites the newer run's files.
+                    run_after = CASE WHEN status = 'pending' THEN greatest(now(), lease_expires_at) ELSE now() END,
                     initializer = NULL, message = NULL, report = NULL, last_error = NULL, updated_at = now()
                 WHERE subscription_id = $1 AND key = ANY($2::uuid[])
                 RETURNING key::text
@@ -180,7 +183,7 @@ public struct SubscriptionStore: Sendable {
             UPDATE cae_key_filter f
             SET status = 'pending', initializer = $1, attempt = f.attempt + 1, claim_id = gen_random_uuid(),
                 lease_expires_at = now() + make_interval(secs => $2::double precision),
-                message = NULL, report = jsonb_build_object('locked', true, 'attempt', f.attempt + 1), updated_at = now()
+                message = NULL, report = json_build_object('locked', true, 'attempt', f.attempt + 1), updated_at = now()
             FROM candidate c, cae_subscription s
             WHERE f.subscription_id = c.subscription_id AND f.key = c.key AND s.id = c.subscription_id
             RETURNING f.subscription_id, f.key::text, f.claim_id::text, f.attempt, s.sink::text, s.filters::text, s.init_with_history
@@ -215,7 +218,7 @@ public struct SubscriptionStore: Sendable {
 
     private func finish(_ claim: Claim, status: KeyFilterStatus, message: String, report: JSONValue, lastError: String?) async throws(PostgresError) -> Bool {
         let rows = try await connection.query("""
-            UPDATE cae_key_filter SET status = $4, message = $5, report = $6::jsonb, last_error = $7,
+            UPDATE cae_key_filter SET status = $4, message = $5, report = $6::json, last_error = $7,
                 claim_id = NULL, lease_expires_at = NULL, updated_at = now()
             WHERE subscription_id = $1 AND key = $2::uuid AND claim_id = $3::uuid AND status = 'pending'
             """, [claim.subscriptionId, claim.key, claim.claimId, status.rawValue, message, report.serialized(), lastError])
@@ -226,7 +229,7 @@ public struct SubscriptionStore: Sendable {
     public func scheduleRetry(_ claim: Claim, after delay: Duration, message: String) async throws(PostgresError) -> Bool {
         let rows = try await connection.query("""
             UPDATE cae_key_filter SET status = 'new', run_after = now() + make_interval(secs => $4::double precision),
-                message = $5, last_error = $5, report = jsonb_build_object('locked', false, 'attempt', attempt),
+                message = $5, last_error = $5, report = json_build_object('locked', false, 'attempt', attempt),
                 claim_id = NULL, lease_expires_at = NULL, updated_at = now()
             WHERE subscription_id = $1 AND key = $2::uuid AND claim_id = $3::uuid AND status = 'pending'
             """, [claim.subscriptionId, claim.key, claim.claimId, String(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18), message])

@@ -11,10 +11,13 @@ public struct InitialiserOptions: Sendable {
     public var maxUploadsInFlight: Int = 32
     /// Rows read from PostgreSQL per round trip to the connection's thread; default 500.
     public var readBatchSize: Int = 500
+    /// Sink writes started per second at most, to spare a throttling sink; default nil (no limit).
+    public var maxWritesPerSecond: Double? = nil
 
-    public init(maxUploadsInFlight: Int = 32, readBatchSize: Int = 500) {
+    public init(maxUploadsInFlight: Int = 32, readBatchSize: Int = 500, maxWritesPerSecond: Double? = nil) {
         self.maxUploadsInFlight = maxUploadsInFlight
         self.readBatchSize = readBatchSize
+        self.maxWritesPerSecond = maxWritesPerSecond
     }
 }
 
@@ -63,6 +66,7 @@ public struct Initialiser: Sendable {
         let dossier = DossierStore(connection: connection)
         try await dossier.beginSnapshot()
         var counts = InitialisationCounts()
+        var pacer = WritePacer(perSecond: options.maxWritesPerSecond)
         let periods: [SituationPeriod]
         do {
             periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
@@ -70,7 +74,7 @@ public struct Initialiser: Sendable {
             for kind in ObjectKind.allCases {
                 let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
                 do {
-                    try await write(kind: kind, from: stream, claim: claim, rules: rules, filter: filter, naming: naming, sink: sink, counts: &counts)
+                    try await write(kind: kind, from: stream, claim: claim, rules: rules, filter: filter, naming: naming, sink: sink, counts: &counts, pacer: &pacer)
                 } catch {
                     await stream.close()
                     throw error
@@ -100,12 +104,14 @@ public struct Initialiser: Sendable {
     /// `maxUploadsInFlight` writes pending, so memory stays bounded whatever the dossier's size.
     private func write(
         kind: ObjectKind, from stream: VersionStream, claim: Claim, rules: HistoryRules, filter: DocumentFilter,
-        naming: ObjectNaming, sink: any Sink, counts: inout InitialisationCounts
+        naming: ObjectNaming, sink: any Sink, counts: inout InitialisationCounts, pacer: inout WritePacer
     ) async throws {
         let withHistory = claim.initWithHistory
         let limit = max(1, options.maxUploadsInFlight)
         let filesWritten = Counter(label: "cae_init_files_written_total", dimensions: [("kind", kind.rawValue)])
         var localCounts = counts
+        var localPacer = pacer
+        defer { pacer = localPacer }
         try await withThrowingTaskGroup(of: Void.self) { group in
             var inFlight = 0
             var grouper = VersionChainGrouper()
@@ -119,6 +125,7 @@ public struct Initialiser: Sendable {
                         try await group.next()
                         inFlight -= 1
                     }
+                    try await localPacer.wait()
                     group.addTask {
                         try await sink.put(name, body: body)
                         filesWritten.increment()
@@ -136,6 +143,23 @@ public struct Initialiser: Sendable {
             try await group.waitForAll()
         }
         counts = localCounts
+    }
+}
+
+/// Spaces write starts `1 / perSecond` apart.
+struct WritePacer {
+    let interval: Duration?
+    var next = ContinuousClock.now
+
+    init(perSecond: Double?) {
+        interval = perSecond.flatMap { $0 > 0 ? .milliseconds(Int64((1000 / $0).rounded())) : nil }
+    }
+
+    mutating func wait() async throws {
+        guard let interval else { return }
+        let now = ContinuousClock.now
+        if next > now { try await Task.sleep(until: next, clock: .continuous) }
+        next = max(next, now) + interval
     }
 }
 

@@ -20,6 +20,7 @@ struct WorkerArguments: ParsableArguments {
     @Option(name: .customLong("max-attempts"), help: "Runs per filter before it is marked failed (transient failures, killed workers).") var maxAttempts: Int = 5
     @Option(name: .customLong("retry-delay-ms"), help: "Wait before retrying after a transient failure, doubled at each attempt (at most 5 minutes).") var retryDelayMs: Int = 5000
     @Option(name: .customLong("max-uploads-in-flight"), help: "Sink writes in flight at once per initialisation.") var maxUploadsInFlight: Int = 32
+    @Option(name: .customLong("max-writes-per-second"), help: "Sink writes started per second at most, per initialisation (spares a throttling sink; default: no limit).") var maxWritesPerSecond: Double?
     @Option(help: "Worker name written as each filter's initializer (default: host name and a random suffix).") var name: String?
     @Option(name: .customLong("sink-audit-log"), help: "Append one line per file a Local Directory sink writes (time, pid, object) to this file.") var sinkAuditLog: String?
 
@@ -37,7 +38,7 @@ struct WorkerArguments: ParsableArguments {
         options.maxAttempts = maxAttempts
         options.retryBaseDelay = .milliseconds(max(0, retryDelayMs))
         options.exitWhenIdle = exitWhenIdle
-        options.initialiser = InitialiserOptions(maxUploadsInFlight: maxUploadsInFlight)
+        options.initialiser = InitialiserOptions(maxUploadsInFlight: maxUploadsInFlight, maxWritesPerSecond: maxWritesPerSecond)
         return options
     }
 }
