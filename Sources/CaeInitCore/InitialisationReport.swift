@@ -76,18 +76,8 @@ public enum Timestamp {
         let millis = ((milliseconds % 1000) + 1000) % 1000
         let seconds = (milliseconds - millis) / 1000
         let secondsOfDay = ((seconds % 86400) + 86400) % 86400
-        let days = (seconds - secondsOfDay) / 86400
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ value: Int64, _ width: Int) -> String {
+        let (year, month, day) = CivilDate.fromDays((seconds - secondsOfDay) / 86400)
+        func pad(_ value: some BinaryInteger, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }

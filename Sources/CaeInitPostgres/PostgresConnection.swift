@@ -62,11 +62,6 @@ public final class PostgresConnection: @unchecked Sendable {
         return try result.get()
     }
 
-    /// Whether libpq still considers the connection usable.
-    public var isUsable: Bool {
-        queue.sync { PQstatus(handle) == CONNECTION_OK && !streaming }
-    }
-
     /// Runs `body` on the connection's queue.
     func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws(PostgresError) -> T) async throws(PostgresError) -> T {
         let result: Result<T, PostgresError> = await withCheckedContinuation { continuation in
@@ -239,9 +234,6 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         return received
     }
-
-    /// The server's process id for this connection (for `pg_terminate_backend` in tests and diagnostics).
-    public var backendPID: Int32 { queue.sync { PQbackendPID(handle) } }
 }
 
 /// Reads a streaming query's rows in batches. Close it (or read it to the end) before using the connection again.

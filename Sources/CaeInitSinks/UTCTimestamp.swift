@@ -6,6 +6,8 @@ import Musl
 import Darwin
 #endif
 
+import CaeInitCore
+
 /// A UTC instant to the second, in the two text forms the storage services sign: SigV4's `20150830T123600Z` and
 /// RFC 1123's `Sun, 22 Nov 2026 10:00:00 GMT` (Azure's `x-ms-date`). Signers take it as a value so that tests
 /// inject the vectors' instant; the sinks read the clock once per attempt.
@@ -17,7 +19,7 @@ public struct UTCTimestamp: Sendable, Equatable, Comparable {
     }
 
     public init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) {
-        let days = Self.daysFromCivil(year: year, month: month, day: day)
+        let days = CivilDate.days(year: year, month: month, day: day)
         secondsSinceEpoch = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
     }
 
@@ -74,7 +76,7 @@ public struct UTCTimestamp: Sendable, Equatable, Comparable {
     private var components: (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, weekday: Int) {
         let days = Self.floorDivide(secondsSinceEpoch, 86_400)
         let secondOfDay = Int(secondsSinceEpoch - days * 86_400)
-        let (year, month, day) = Self.civilFromDays(days)
+        let (year, month, day) = CivilDate.fromDays(days)
         // 1970-01-01 was a Thursday (4).
         let weekday = Int(((days % 7) + 11) % 7)
         return (year, month, day, secondOfDay / 3600, secondOfDay / 60 % 60, secondOfDay % 60, weekday)
@@ -87,30 +89,5 @@ public struct UTCTimestamp: Sendable, Equatable, Comparable {
 
     private static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
         a >= 0 ? a / b : -((-a + b - 1) / b)
-    }
-
-    /// Howard Hinnant's `days_from_civil`: days since 1970-01-01 in the proleptic Gregorian calendar.
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let m = Int64(month)
-        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The inverse of `daysFromCivil`.
-    static func civilFromDays(_ days: Int64) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return (Int(year), Int(month), Int(day))
     }
 }

@@ -258,17 +258,6 @@ public struct SubscriptionStore: Sendable {
         return rows.scalar().flatMap(Double.init).map { max(0, $0) }
     }
 
-    /// Seconds until the earliest lease of a pending filter of an active subscription expires, or nil.
-    public func secondsUntilNextLeaseExpiry() async throws(PostgresError) -> Double? {
-        let rows = try await connection.query("""
-            SELECT extract(epoch FROM min(f.lease_expires_at) - now())::double precision
-            FROM cae_key_filter f JOIN cae_subscription s ON s.id = f.subscription_id
-            WHERE f.status = 'pending' AND NOT s.suspended
-            """)
-        // min() of no rows is NULL: nothing left. (greatest() would turn it into 0.)
-        return rows.scalar().flatMap(Double.init).map { max(0, $0) }
-    }
-
     public func statusReport() async throws(PostgresError) -> KeyFilterStatusReport {
         let counts = try await connection.query("SELECT status, count(*) FROM cae_key_filter GROUP BY status")
         var byStatus: [KeyFilterStatus: Int] = [:]

@@ -56,10 +56,23 @@ public struct Initialiser: Sendable {
         } catch {
             throw InitialisationError(.permanent, "invalid sink configuration: \(error)")
         }
+        let sink = try sinkFactory.makeSink(for: configuration)
+        do {
+            let result = try await initialise(claim, configuration: configuration, sink: sink, startedAt: startedAt, claimStillHeld: claimStillHeld)
+            try? await sink.shutdown()
+            return result
+        } catch {
+            try? await sink.shutdown()
+            throw error
+        }
+    }
+
+    private func initialise(
+        _ claim: Claim, configuration: SinkConfiguration, sink: any Sink, startedAt: Int64,
+        claimStillHeld: @Sendable () async throws -> Bool
+    ) async throws -> InitialisationResult {
         let filter = DocumentFilter(claim.filters ?? JSONObject())
         let naming = ObjectNaming(folderProperty: configuration.folderName)
-        let sink = try sinkFactory.makeSink(for: configuration)
-        defer { Task { try? await sink.shutdown() } }
         try await sink.prepare()
 
         let connection = try await PostgresConnection.connect(dossierConninfo, applicationName: "cae-init \(claim.initializer)")

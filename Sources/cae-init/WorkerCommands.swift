@@ -53,7 +53,11 @@ func runWorker(database: DatabaseOptions, arguments: WorkerArguments, exitWhenId
     let storeConninfo = try database.storeConninfo()
     // Fail fast, with the conninfo (no password), when the store cannot be reached at start.
     _ = try await database.connectStore()
-    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(10), read: .seconds(60))))
+    var httpConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10), read: .seconds(60)))
+    // A refused connection fails the request at once: the subscription's retryPolicy decides about retries and
+    // their waits, not the pool's own reconnection loop.
+    httpConfiguration.connectionPool.retryConnectionEstablishment = false
+    let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     let sinkFactory = SinkFactory(httpClient: httpClient, logger: logger, localAuditLogPath: arguments.sinkAuditLog)
     let initialiser = Initialiser(dossierConninfo: try database.dossierConninfo(), sinkFactory: sinkFactory, options: options.initialiser, logger: logger)
     let worker = WorkerService(storeConninfo: storeConninfo, initialiser: initialiser, options: options, logger: logger, onOutcome: onOutcome)
