@@ -96,13 +96,16 @@ enum FileSystem {
         }
     }
 
-    /// Writes `bytes` to a temporary file in `temporaryDirectory`, fsyncs it and renames it over `path`.
+    /// Writes `bytes` to a temporary file in `temporaryDirectory`, fsyncs it and renames it over `path`. The
+    /// object's directories are made only when the rename finds them missing: one `mkdir` per directory, not
+    /// per file.
     static func writeAtomically(path: String, bytes: [UInt8], temporaryDirectory: String) throws(POSIXFailure) {
-        if let slash = path.lastIndex(of: "/") {
-            try makeDirectories(String(path[..<slash]))
-        }
         let temporary = "\(temporaryDirectory)/\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        var fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if fd < 0 && errno == ENOENT {
+            try makeDirectories(temporaryDirectory)
+            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        }
         guard fd >= 0 else { throw POSIXFailure(operation: "open", errno: errno) }
         var written = 0
         while written < bytes.count {
@@ -125,7 +128,17 @@ enum FileSystem {
             throw POSIXFailure(operation: "fsync", errno: code)
         }
         close(fd)
-        if rename(temporary, path) != 0 {
+        var renamed = rename(temporary, path)
+        if renamed != 0 && errno == ENOENT, let slash = path.lastIndex(of: "/") {
+            do throws(POSIXFailure) {
+                try makeDirectories(String(path[..<slash]))
+            } catch {
+                unlink(temporary)
+                throw error
+            }
+            renamed = rename(temporary, path)
+        }
+        if renamed != 0 {
             let code = errno
             unlink(temporary)
             throw POSIXFailure(operation: "rename", errno: code)
