@@ -14,40 +14,43 @@ public enum ObjectKind: String, Sendable, CaseIterable, Hashable {
     }
 
     /// The kind's fields besides `id`, `validFrom` and `validTo`, in document order. The first is always
-    /// `application_id`.
+    /// `application_id`. Built once: it is read for every row.
     public var fields: [FieldSpec] {
         switch self {
-        case .journal:
-            return [
-                FieldSpec("application_id", column: "application_id", .uuid),
-                FieldSpec("code", column: "code", .text),
-                FieldSpec("libelle", column: "libelle", .text),
-                FieldSpec("compteContrepartie_id", column: "compte_contrepartie_id", .uuid),
-                FieldSpec("typeContrepartie", column: "type_contrepartie", .int32),
-                FieldSpec("type", column: "type", .int32),
-                FieldSpec("ferme", column: "ferme", .bool),
-            ]
-        case .compte:
-            return [
-                FieldSpec("application_id", column: "application_id", .uuid),
-                FieldSpec("numero", column: "numero", .text),
-                FieldSpec("libelle", column: "libelle", .text),
-                FieldSpec("type", column: "type", .int32),
-                FieldSpec("lettrable", column: "lettrable", .bool),
-                FieldSpec("ferme", column: "ferme", .bool),
-                FieldSpec("compteCollectif_id", column: "compte_collectif_id", .uuid),
-            ]
-        case .ecriture:
-            return [
-                FieldSpec("application_id", column: "application_id", .uuid),
-                FieldSpec("journal_id", column: "journal_id", .uuid),
-                FieldSpec("dateEcriture", column: "date_ecriture", .int64),
-                FieldSpec("numeroPiece", column: "numero_piece", .text),
-                FieldSpec("libelle", column: "libelle", .text),
-                FieldSpec("lignes", column: "lignes", .lignes),
-            ]
+        case .journal: return Self.journalFields
+        case .compte: return Self.compteFields
+        case .ecriture: return Self.ecritureFields
         }
     }
+
+    private static let journalFields: [FieldSpec] = [
+        FieldSpec("application_id", column: "application_id", .uuid),
+        FieldSpec("code", column: "code", .text),
+        FieldSpec("libelle", column: "libelle", .text),
+        FieldSpec("compteContrepartie_id", column: "compte_contrepartie_id", .uuid),
+        FieldSpec("typeContrepartie", column: "type_contrepartie", .int32),
+        FieldSpec("type", column: "type", .int32),
+        FieldSpec("ferme", column: "ferme", .bool),
+    ]
+
+    private static let compteFields: [FieldSpec] = [
+        FieldSpec("application_id", column: "application_id", .uuid),
+        FieldSpec("numero", column: "numero", .text),
+        FieldSpec("libelle", column: "libelle", .text),
+        FieldSpec("type", column: "type", .int32),
+        FieldSpec("lettrable", column: "lettrable", .bool),
+        FieldSpec("ferme", column: "ferme", .bool),
+        FieldSpec("compteCollectif_id", column: "compte_collectif_id", .uuid),
+    ]
+
+    private static let ecritureFields: [FieldSpec] = [
+        FieldSpec("application_id", column: "application_id", .uuid),
+        FieldSpec("journal_id", column: "journal_id", .uuid),
+        FieldSpec("dateEcriture", column: "date_ecriture", .int64),
+        FieldSpec("numeroPiece", column: "numero_piece", .text),
+        FieldSpec("libelle", column: "libelle", .text),
+        FieldSpec("lignes", column: "lignes", .lignes),
+    ]
 }
 
 /// One field of a kind: its JSON name, its column, its type. Every field may be `null`.
