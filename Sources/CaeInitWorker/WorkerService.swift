@@ -41,9 +41,6 @@ public final class WorkerService: Service, Sendable {
         }
     }
 
-    /// Asks the worker to stop as on SIGTERM.
-    public func requestShutdown() { eventSink.yield(.shutdown) }
-
     private func runLoop() async {
         logger.info("worker started", metadata: [
             "concurrency": "\(options.concurrency)", "lease_seconds": "\(options.leaseSeconds)", "mode": "\(options.exitWhenIdle ? "run-once" : "worker")",
