@@ -8,10 +8,7 @@ import Testing
 struct EndToEndTests {
     static let historyEntite = "7e9030b3-40e9-4726-8d8c-9bfbadc59844"
     static let simpleEntite = "3b7c6a52-9f1e-4d2a-8c3b-5e6f7a8b9c0d"
-    static var fixtures: [String] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return ["dossier-history.json", "dossier-simple.json"].map { root.appendingPathComponent("Fixtures/\($0)").path }
-    }
+    static var fixtures: [String] { ["dossier-history.json", "dossier-simple.json"].map(fixturePath) }
 
     @Test("migrate is idempotent, fixtures load, run-once writes exactly the expected files and marks ready")
     func fixturesEndToEnd() async throws {

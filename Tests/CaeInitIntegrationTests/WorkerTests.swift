@@ -198,7 +198,7 @@ struct WorkerTests {
         let database = try await TestDatabase.create("sigterm")
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/dossier-history.json").path
+        let fixture = fixturePath("dossier-history.json")
         try await CLI.succeed(["fixtures", "load", fixture], database: database)
         _ = try await createSubscription(localSubscription(path: directory.file("out"), keys: [EndToEndTests.historyEntite], initWithHistory: true), database: database, in: directory)
         let audit = directory.file("audit.log")
@@ -232,7 +232,7 @@ struct WorkerTests {
         let database = try await TestDatabase.create("notify")
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/dossier-simple.json").path
+        let fixtures = fixturePath("dossier-simple.json")
         try await CLI.succeed(["fixtures", "load", fixtures], database: database)
         let port = try ServerProcess.freePort()
         let worker = try CLI.start(["worker", "--poll-interval-ms", "60000", "--metrics-port", "\(port)", "--metrics-host", "127.0.0.1"], database: database)

@@ -69,6 +69,13 @@ enum CLI {
     }
 }
 
+/// A file of the repository's `Fixtures/`.
+func fixturePath(_ name: String) -> String {
+    URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/\(name)").path
+}
+
 /// A temporary directory removed by `remove()`.
 struct TemporaryDirectory {
     let path: String
