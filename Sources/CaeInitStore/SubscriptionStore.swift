@@ -22,8 +22,13 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 /// (later) the REST API alike. One store uses one connection, one task at a time.
 public struct SubscriptionStore: Sendable {
     public let connection: PostgresConnection
+    /// Every write of `cae_subscription.sink` goes through `sealer.seal`, every read through `sealer.open`.
+    public let sealer: SinkSealer
 
-    public init(connection: PostgresConnection) { self.connection = connection }
+    public init(connection: PostgresConnection, sealer: SinkSealer = .plaintext) {
+        self.connection = connection
+        self.sealer = sealer
+    }
 
     // MARK: Subscriptions
 
@@ -36,7 +41,7 @@ public struct SubscriptionStore: Sendable {
                 VALUES ($1, $2, $1, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8)
                 """, [
                     id, draft.domain, draft.applicationId, draft.suspended ? "true" : "false",
-                    JSONValue.object(draft.sink).serialized(),
+                    JSONValue.object(try sealer.seal(draft.sink)).serialized(),
                     JSONValue.array(draft.topics.map(JSONValue.string)).serialized(),
                     draft.filters.map { JSONValue.object($0).serialized() },
                     draft.initWithHistory ? "true" : "false",
