@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     ],
     targets: [
         /// libpq, found through pkg-config (`libpq-dev`).
@@ -34,6 +35,7 @@ let package = Package(
             sources: ["Migrations.swift"],
             resources: [
                 .embedInCode("V001__initial.sql"),
+                .embedInCode("V002__api_keys.sql"),
             ]
         ),
         /// A small, safe libpq wrapper: owned connections and results, blocking calls off the cooperative pool.
@@ -47,7 +49,10 @@ let package = Package(
         /// The subscription store and the dossier data: every SQL statement lives here.
         .target(
             name: "CaeInitStore",
-            dependencies: ["CaeInitCore", "CaeInitPostgres", "CaeInitSchema"]
+            dependencies: [
+                "CaeInitCore", "CaeInitPostgres", "CaeInitSchema",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         /// Sinks: Local Directory, AWS S3 (SigV4), Azure Blob Storage (Shared Key).
         .target(
@@ -75,12 +80,26 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        /// The Sink Subscription REST API (Hummingbird 2) on the subscription store.
+        .target(
+            name: "CaeInitAPI",
+            dependencies: [
+                "CaeInitCore", "CaeInitPostgres", "CaeInitStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.embedInCode("openapi.json")]
+        ),
         /// The thin CLI: parses arguments and wires the modules.
         .executableTarget(
             name: "cae-init",
             dependencies: [
-                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitPostgres",
+                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitPostgres", "CaeInitAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -111,6 +130,16 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "CaeInitAPITests",
+            dependencies: [
+                "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            exclude: ["Data"]
         ),
         .testTarget(
             name: "CaeInitIntegrationTests",

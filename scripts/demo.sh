@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The demo: the main job on an embedded default. A private PostgreSQL, the dossiers of Fixtures/, a subscription
-# with a Local Directory sink (demo-output/), one initialisation run, and a summary of what was written where.
+# with a Local Directory sink (demo-output/), one initialisation run, and a summary of what was written where;
+# then the same through the REST API (`serve --worker`): an API key, a subscription created with curl, its filter
+# going new → ready, and one dossier re-initialised.
 #   scripts/demo.sh              Local Directory sink, into ./demo-output
 #   scripts/demo.sh --sink s3    moto's S3 server on 127.0.0.1 (signatures checked), then the bucket listing
 set -euo pipefail
@@ -103,4 +105,40 @@ for key in sorted(keys):
     print(f"  {key}")
 PY
 fi
+
+echo "== the REST API (cae-init serve --worker, curl)"
+api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+api_key=$($cae api-keys create --name demo --domain comptabilite)
+echo "created API key \"demo\" for domain comptabilite (printed once, only its hash is stored): ${api_key:0:9}…"
+# Local Directory sinks write on the worker's host: the API refuses them unless told otherwise (demo only).
+$cae serve --port "$api_port" --worker --allow-local-directory-sinks --poll-interval-ms 200 --name demo-api-worker 2>"$work/serve.log" &
+serve_pid=$!
+api="http://127.0.0.1:$api_port"
+for _ in $(seq 100); do curl -fs "$api/health" >/dev/null && break; sleep 0.1; done
+first_key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entite_id"])' "$(ls Fixtures/*.json | head -n 1)")
+api_sink=$sink_json
+if [ "$sink" = local ]; then api_sink=$(echo "$sink_json" | sed "s#$out#$out-api#"); rm -rf "$out-api"; fi
+echo "\$ curl -X POST $api/subscriptions -H 'x-apikey: …' -H 'Content-Type: application/json' -d '{\"domain\":\"comptabilite\",\"keyFilters\":[{\"key\":\"$first_key\"}],\"sink\":…}'"
+api_id=$(curl -fsS -X POST "$api/subscriptions" -H "x-apikey: $api_key" -H 'Content-Type: application/json' \
+    -d "{\"domain\":\"comptabilite\",\"keyFilters\":[{\"key\":\"$first_key\"}],\"sink\":$api_sink,\"topics\":[\"queuing.cpa.comptabilite\"]}" \
+    | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["id"]); print("201 created", d["id"], "filter", d["keyFilters"][0]["status"], file=sys.stderr)')
+watch_filter() { # prints the filter until it is ready with a processedDate other than $1
+    for _ in $(seq 300); do
+        line=$(curl -fsS "$api/subscriptions/$api_id" -H "x-apikey: $api_key" | python3 -c 'import json,sys; f=json.load(sys.stdin)["keyFilters"][0]; print(f["status"], (f.get("report") or {}).get("processedDate") or "-")')
+        set -- "$1" $line
+        [ "$2" = ready ] && [ "$3" != "$1" ] && { echo "  ready, processedDate $3" >&2; echo "$3"; return 0; }
+        [ "$2" = failed ] && { echo "  failed" >&2; return 1; }
+        sleep 0.2
+    done
+    return 1
+}
+echo "watching GET /subscriptions/$api_id: new → ready"
+first_date=$(watch_filter none) || status=1
+echo "\$ curl -X PUT '$api/key-filters?id=$api_id' -d '[{\"key\":\"$first_key\",\"status\":\"new\"}]'   (re-initialise one dossier)"
+curl -fsS -X PUT "$api/key-filters?id=$api_id" -H "x-apikey: $api_key" -H 'Content-Type: application/json' \
+    -d "[{\"key\":\"$first_key\",\"status\":\"new\"}]" | python3 -c 'import json,sys; print("  200, status", json.load(sys.stdin)[0]["status"])'
+watch_filter "$first_date" >/dev/null || status=1
+kill -TERM "$serve_pid"; wait "$serve_pid" || status=1
+echo "server stopped (SIGTERM); its request log: $(grep -c 'route=' "$work/serve.log") requests, e.g."
+grep 'route=' "$work/serve.log" | tail -n 2 | sed 's/^/  /'
 exit $status

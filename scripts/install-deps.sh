@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build, the tests and the demo need, when missing: PostgreSQL 15 (server and libpq-dev),
-# pkg-config, and the Python packages of the S3 and Azure test servers.
+# pkg-config, wrk (bench/api.sh), the Python packages of the S3 and Azure test servers, and schemathesis (the API
+# test against /openapi.json).
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -10,6 +11,7 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2
     as_root apt-get update -qq
@@ -20,4 +22,5 @@ if [ "${CAE_INIT_SKIP_PIP:-}" != 1 ]; then
     python3 - <<'PY' 2>/dev/null || { echo "installing Python packages: moto[server], azure-storage-blob" >&2; python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' azure-storage-blob; }
 import moto.server, flask, boto3, azure.storage.blob._shared.authentication
 PY
+    command -v schemathesis >/dev/null 2>&1 || { echo "installing Python package: schemathesis" >&2; python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4,<5'; }
 fi

@@ -65,7 +65,8 @@ public struct SubscriptionStore: Sendable {
         return try await subscriptions(where: "true", [])
     }
 
-    private func subscriptions(where condition: String, _ parameters: [String?]) async throws(PostgresError) -> [Subscription] {
+    /// The subscriptions matching `condition` (on `s`, the `cae_subscription` row), in creation order.
+    func subscriptions(where condition: String, _ parameters: [String?]) async throws(PostgresError) -> [Subscription] {
         let rows = try await connection.query("""
             SELECT s.id, s.domain, s.key, s.application_id, s.suspended, s.sink::text, s.topics::text, s.filters::text, s.init_with_history,
                    coalesce((SELECT json_agg(json_build_object('key', f.key, 'status', f.status, 'initializer', f.initializer,
@@ -89,11 +90,17 @@ public struct SubscriptionStore: Sendable {
                     return KeyFilter(key: key, status: status, initializer: object["initializer"]?.stringValue, message: object["message"]?.stringValue, report: report)
                 },
                 applicationId: row[3], suspended: row[4] == "t",
-                sink: try json(row[5]).objectValue ?? JSONObject(),
+                sink: try openSink(try json(row[5]).objectValue ?? JSONObject()),
                 topics: (try json(row[6]).arrayValue ?? []).compactMap(\.stringValue),
                 filters: try json(row[7]).objectValue,
                 initWithHistory: row[8] == "t"
             )
+        }
+    }
+
+    private func openSink(_ stored: JSONObject) throws(PostgresError) -> JSONObject {
+        do { return try sealer.open(stored) } catch {
+            throw PostgresError(code: .unexpectedResult, message: "the stored sink cannot be opened: \(error)")
         }
     }
 
@@ -121,7 +128,7 @@ public struct SubscriptionStore: Sendable {
         return added
     }
 
-    private func insertKeyFilters(subscriptionId: String, keys: [String]) async throws(PostgresError) -> [String] {
+    func insertKeyFilters(subscriptionId: String, keys: [String]) async throws(PostgresError) -> [String] {
         let rows = try await connection.query("""
             INSERT INTO cae_key_filter (subscription_id, key, position)
             SELECT $1, k.key::uuid, coalesce((SELECT max(position) FROM cae_key_filter WHERE subscription_id = $1), 0) + k.n
@@ -137,7 +144,14 @@ public struct SubscriptionStore: Sendable {
     public func resetKeyFilters(subscriptionId: String, keys: [String]) async throws {
         let canonical = try Self.canonicalKeys(keys)
         try await transaction { () async throws in
-            let rows = try await connection.query("""
+            let rows = try await resetKeyFilterRows(subscriptionId: subscriptionId, canonicalKeys: canonical)
+            try Self.checkAllFound(canonical, found: rows, subscriptionId: subscriptionId)
+        }
+    }
+
+    /// The reset statement of `resetKeyFilters`, for callers that hold a transaction; returns the keys reset.
+    func resetKeyFilterRows(subscriptionId: String, canonicalKeys canonical: [String]) async throws(PostgresError) -> PostgresRows {
+        try await connection.query("""
                 UPDATE cae_key_filter SET status = 'new', attempt = 0, claim_id = NULL, lease_expires_at = NULL,
                     -- A run still going learns at its next heartbeat that it lost the claim, and stops before its lease
                     -- ends: the new run waits for that, so an older snapshot never overwrites the newer run's files.
@@ -146,8 +160,6 @@ public struct SubscriptionStore: Sendable {
                 WHERE subscription_id = $1 AND key = ANY($2::uuid[])
                 RETURNING key::text
                 """, [subscriptionId, Self.textArray(canonical)])
-            try Self.checkAllFound(canonical, found: rows, subscriptionId: subscriptionId)
-        }
     }
 
     /// Removes filters; a run going on one of them stops and writes no status.

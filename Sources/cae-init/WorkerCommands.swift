@@ -44,7 +44,10 @@ struct WorkerArguments: ParsableArguments {
 }
 
 /// Runs a worker service under a ServiceGroup (SIGTERM/SIGINT → graceful shutdown), with optional metrics.
-func runWorker(database: DatabaseOptions, arguments: WorkerArguments, exitWhenIdle: Bool, metricsHost: String, metricsPort: Int?, onOutcome: @escaping OutcomeHandler) async throws {
+/// `additionalServices` run in the same group (`serve --worker` adds the API), sharing the metrics registry.
+func runWorker(database: DatabaseOptions, arguments: WorkerArguments, exitWhenIdle: Bool, metricsHost: String, metricsPort: Int?,
+               additionalServices: (PrometheusCollectorRegistry, Logger) -> [any Service] = { _, _ in [] },
+               onOutcome: @escaping OutcomeHandler) async throws {
     database.bootstrapLogging()
     let logger = Logger(label: "cae-init")
     let options = try arguments.workerOptions(exitWhenIdle: exitWhenIdle)
@@ -64,6 +67,7 @@ func runWorker(database: DatabaseOptions, arguments: WorkerArguments, exitWhenId
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
         .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
     ]
+    services += additionalServices(registry, logger).map { .init(service: $0) }
     if let metricsPort {
         services.append(.init(service: MetricsServer(host: metricsHost, port: metricsPort, registry: registry, logger: logger)))
     }
