@@ -70,6 +70,8 @@ struct APIError: Error, Sendable {
             if error.isTransient { return .unavailable }
             // Class 22 (data exception): a value the database cannot hold, sent by the client.
             if error.sqlState?.hasPrefix("22") == true { return APIError(.badRequest, "invalid_value", "a value cannot be stored: \(error.message)") }
+            // Class 54 (program limit exceeded), e.g. a domain too long for its index.
+            if error.sqlState?.hasPrefix("54") == true { return APIError(.badRequest, "invalid_value", "a value is too large to store") }
             return .internalError
         case let error as any HTTPResponseError:
             return APIError(error.status, error.status == .notFound ? "not_found" : "http_\(error.status.code)", error.status.reasonPhrase)

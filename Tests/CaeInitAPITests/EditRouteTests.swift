@@ -142,10 +142,11 @@ struct EditRouteTests {
         #expect(answer.status == 200)
         #expect(answer.json == [:])
         answer = try await server.post("/filters?id=\(id)", key: key, #"{"application_id":"1999353e-52d1-4598-b76e-6fcbd15620fe","type":2,"ferme":false}"#)
-        #expect(answer.body == #"{"application_id":"1999353e-52d1-4598-b76e-6fcbd15620fe","type":2,"ferme":false}"#)
+        // Stored as jsonb: the properties come back, not necessarily in the order sent.
+        #expect(answer.json.isJSONEqual(to: ["application_id": "1999353e-52d1-4598-b76e-6fcbd15620fe", "type": 2, "ferme": false]), "\(answer.body)")
         #expect(try await server.get("/filters?id=\(id)", key: key).json == answer.json)
         answer = try await server.delete("/filters?id=\(id)", key: key, #"["type","nothing"]"#)
-        #expect(answer.json == ["application_id": "1999353e-52d1-4598-b76e-6fcbd15620fe", "ferme": false])
+        #expect(answer.json.isJSONEqual(to: ["application_id": "1999353e-52d1-4598-b76e-6fcbd15620fe", "ferme": false]), "\(answer.body)")
         answer = try await server.delete("/filters?id=\(id)", key: key, #"{"ferme":true}"#)
         #expect(answer.json == ["application_id": "1999353e-52d1-4598-b76e-6fcbd15620fe"])
         answer = try await server.post("/filters?id=\(id)", key: key, "{}")
@@ -210,7 +211,8 @@ struct EditRouteTests {
         let before = try await storedSink()
         let bad: [(String, String, String)] = [
             ("PUT", #"{"credentials":{"region":null}}"#, "sink.credentials.region"),
-            ("PUT", #"{"type":"Azure Blob Storage"}"#, "sink.credentials.accessKeyId"),
+            // The S3 credentials left by the merge are unknown to Azure: the first one (jsonb order) is named.
+            ("PUT", #"{"type":"Azure Blob Storage"}"#, "sink.credentials.region"),
             ("PUT", #"{"retryPolicy":{"backoffMultiplier":0.5}}"#, "sink.retryPolicy.backoffMultiplier"),
             ("PUT", "[]", "sink"),
             ("POST", #"{"type":"Nope","credentials":{},"options":{}}"#, "sink.type"),
