@@ -82,7 +82,8 @@ public struct APIService: Service {
         return APIResponder(router: router.buildResponder(), methodsByPath: SubscriptionRoutes.methodsByPath, logger: logger)
     }
 
-    /// 200 when the store answers within 3 seconds, else 503; no key needed.
+    /// 200 when the store answers `SELECT 1`, else 503; no key needed. A connection attempt gives up after 5 s
+    /// (the pool's connect timeout); the 3 s race only decides the answer, it cannot interrupt libpq.
     static func health(pool: PostgresConnectionPool) async throws -> Response {
         let reachable = await withTaskGroup(of: Bool.self) { group in
             group.addTask {

@@ -51,6 +51,7 @@ struct SchemathesisTests {
             "--workers", "1",
             "--request-timeout", "10",
             "--no-color",
+            "--generation-database", "none",
             "--report-dir", work + "/report",
         ])
         let status = await process.waitForExit(within: 300)

@@ -109,6 +109,25 @@ struct TransportTests {
         }
     }
 
+    @Test("when the store is gone: /health and every request answer 503, never 500; the server still stops cleanly")
+    func storeUnavailable() async throws {
+        let database = try await TestDatabase.create()
+        let key = try await CLI.createKey("all", domains: [], database: database)
+        let server = try await APIServer(database: database)
+        #expect(try await server.get("/health", key: nil).status == 200)
+        let name = try #require(database.split(separator: "/").last.map(String.init))
+        try await sql("DROP DATABASE \(name) WITH (FORCE)", database: try TestDatabase.adminURL())
+
+        let health = try await server.get("/health", key: nil)
+        #expect(health.status == 503)
+        #expect(health.json == ["status": "unavailable", "database": "unreachable"])
+        for answer in [try await server.get("/subscriptions", key: key), try await server.post("/subscriptions", key: key, s3Subscription())] {
+            #expect(answer.status == 503)
+            #expect(answer.errorCode == "unavailable")
+        }
+        #expect(await server.stop() == 0)
+    }
+
     @Test("the pool serves concurrent requests with few connections, and drops connections the database broke")
     func pool() async throws {
         let database = try await TestDatabase.create()
