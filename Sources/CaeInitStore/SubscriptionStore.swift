@@ -35,6 +35,7 @@ public struct SubscriptionStore: Sendable {
     /// Stores a validated subscription (see `Subscription.parseCreation`) with a new id; its filters start `new`.
     public func create(_ draft: Subscription) async throws -> Subscription {
         let id = Self.newSubscriptionId()
+        var created: Subscription?
         try await transaction { () async throws in
             try await connection.query("""
                 INSERT INTO cae_subscription (id, domain, key, application_id, suspended, sink, topics, filters, init_with_history)
@@ -49,8 +50,11 @@ public struct SubscriptionStore: Sendable {
             if !draft.keyFilters.isEmpty {
                 _ = try await insertKeyFilters(subscriptionId: id, keys: draft.keyFilters.map(\.key))
             }
+            // Read before COMMIT: a worker may claim a filter the moment it is committed, and the answer is the
+            // subscription as created (its filters `new`).
+            created = try await subscription(id: id)
         }
-        guard let created = try await subscription(id: id) else {
+        guard let created else {
             throw StoreError(.subscriptionNotFound, "subscription \(id) vanished right after creation")
         }
         return created
