@@ -65,7 +65,7 @@ wrk.body = '[{"key":"$first_key","status":"new"}]'
 LUA
 
 run() { # name url script
-    local out="$work/$1.txt"
+    local out="$work/$(echo "$1" | tr -c 'A-Za-z0-9' _).txt"
     wrk -t "$threads" -c "$connections" -d "$duration" --latency -s "$3" "$2" >"$out"
     local rps p50 p99 non2xx
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
