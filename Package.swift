@@ -47,7 +47,10 @@ let package = Package(
         /// The subscription store and the dossier data: every SQL statement lives here.
         .target(
             name: "CaeInitStore",
-            dependencies: ["CaeInitCore", "CaeInitPostgres", "CaeInitSchema"]
+            dependencies: [
+                "CaeInitCore", "CaeInitPostgres", "CaeInitSchema",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         /// Sinks: Local Directory, AWS S3 (SigV4), Azure Blob Storage (Shared Key).
         .target(
@@ -75,11 +78,23 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        /// The composition root: builds a process's services from its configuration (CLI and in-process tests).
+        .target(
+            name: "CaeInitApp",
+            dependencies: [
+                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         /// The thin CLI: parses arguments and wires the modules.
         .executableTarget(
             name: "cae-init",
             dependencies: [
-                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitPostgres",
+                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitPostgres", "CaeInitApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -115,8 +130,10 @@ let package = Package(
         .testTarget(
             name: "CaeInitIntegrationTests",
             dependencies: [
-                "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitTestSupport",
+                "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitTestSupport", "CaeInitApp",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

@@ -14,8 +14,11 @@ public struct Claim: Sendable, Equatable {
     public let sink: JSONValue
     public let filters: JSONObject?
     public let initWithHistory: Bool
+    /// What is wrong with the stored subscription (a sink that does not open, filters that are not an object):
+    /// the filter fails with it before anything is written.
+    public let problem: String?
 
-    public init(subscriptionId: String, key: String, claimId: String, attempt: Int, initializer: String, sink: JSONValue, filters: JSONObject?, initWithHistory: Bool) {
+    public init(subscriptionId: String, key: String, claimId: String, attempt: Int, initializer: String, sink: JSONValue, filters: JSONObject?, initWithHistory: Bool, problem: String? = nil) {
         self.subscriptionId = subscriptionId
         self.key = key
         self.claimId = claimId
@@ -24,6 +27,7 @@ public struct Claim: Sendable, Equatable {
         self.sink = sink
         self.filters = filters
         self.initWithHistory = initWithHistory
+        self.problem = problem
     }
 
     /// `<subscription id>/<key>`, for logs.
@@ -37,7 +41,7 @@ public struct KeyFilterStatusReport: Sendable {
         public let key: String
         public let initializer: String?
         public let attempt: Int
-        public let leaseExpiresAt: String?
+        public let leaseExpiresAt: String
         public let leaseExpired: Bool
     }
 

@@ -24,7 +24,7 @@ struct Subscriptions: AsyncParsableCommand {
                 } catch let error as CaeInitCore.ValidationError {
                     throw CLIError("\(file): \(error) (nothing was created)")
                 }
-                let store = SubscriptionStore(connection: try await database.connectStore())
+                let store = try await database.subscriptionStore(warnIfNoKey: true)
                 print(try await store.create(draft).document().prettySerialized())
             }
         }
@@ -37,7 +37,7 @@ struct Subscriptions: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let store = SubscriptionStore(connection: try await database.connectStore())
+                let store = try await database.subscriptionStore()
                 guard let subscription = try await store.subscription(id: id) else { throw CLIError("no subscription \(id)") }
                 print(subscription.document().prettySerialized())
             }
@@ -51,7 +51,7 @@ struct Subscriptions: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let store = SubscriptionStore(connection: try await database.connectStore())
+                let store = try await database.subscriptionStore()
                 print(JSONValue.array(try await store.subscriptions(domain: domain).map { $0.document() }).prettySerialized())
             }
         }
@@ -64,7 +64,7 @@ struct Subscriptions: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                try await SubscriptionStore(connection: try await database.connectStore()).setSuspended(subscriptionId: id, true)
+                try await database.subscriptionStore().setSuspended(subscriptionId: id, true)
                 print("suspended \(id)")
             }
         }
@@ -77,7 +77,7 @@ struct Subscriptions: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                try await SubscriptionStore(connection: try await database.connectStore()).setSuspended(subscriptionId: id, false)
+                try await database.subscriptionStore().setSuspended(subscriptionId: id, false)
                 print("resumed \(id)")
             }
         }
@@ -90,7 +90,7 @@ struct Subscriptions: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                try await SubscriptionStore(connection: try await database.connectStore()).deleteSubscription(id: id)
+                try await database.subscriptionStore().deleteSubscription(id: id)
                 print("deleted \(id)")
             }
         }
@@ -116,7 +116,7 @@ struct KeyFilters: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let store = SubscriptionStore(connection: try await database.connectStore())
+                let store = try await database.subscriptionStore()
                 let added = try await store.addKeyFilters(subscriptionId: target.subscription, keys: target.keys)
                 print("added \(added.count) key filter(s) to \(target.subscription)" + (added.count < target.keys.count ? " (\(target.keys.count - added.count) already listed, left as they are)" : ""))
             }
@@ -130,7 +130,7 @@ struct KeyFilters: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                try await SubscriptionStore(connection: try await database.connectStore()).resetKeyFilters(subscriptionId: target.subscription, keys: target.keys)
+                try await database.subscriptionStore().resetKeyFilters(subscriptionId: target.subscription, keys: target.keys)
                 print("reset \(target.keys.count) key filter(s) of \(target.subscription) to new")
             }
         }
@@ -143,7 +143,7 @@ struct KeyFilters: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                try await SubscriptionStore(connection: try await database.connectStore()).removeKeyFilters(subscriptionId: target.subscription, keys: target.keys)
+                try await database.subscriptionStore().removeKeyFilters(subscriptionId: target.subscription, keys: target.keys)
                 print("removed \(target.keys.count) key filter(s) from \(target.subscription)")
             }
         }
