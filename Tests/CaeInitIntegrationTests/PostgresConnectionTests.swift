@@ -17,7 +17,7 @@ struct PostgresConnectionTests {
         try await Task.sleep(for: .milliseconds(300))
         task.cancel()
         await #expect(throws: PostgresError.self) { try await task.value }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(10), "cancelled long before the 30 s sleep ends")
         // The connection is usable again afterwards.
         #expect(try await connection.query("SELECT \(41) + 1").decode(Int.self) == [42])
     }
@@ -43,7 +43,7 @@ struct PostgresConnectionTests {
         task.cancel()
         let error = await #expect(throws: PostgresError.self) { _ = try await task.value }
         #expect(error?.code == .cancelled)
-        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(ContinuousClock.now - started < .seconds(10), "cancelled long before its 60 s timeout")
 
         let timedOut = await #expect(throws: PostgresError.self) { _ = try await PostgresConnection.connect(url, timeout: .milliseconds(500)) }
         #expect(timedOut?.code == .connectionFailed)
