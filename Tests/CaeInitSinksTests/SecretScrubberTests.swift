@@ -34,9 +34,9 @@ struct SecretScrubberTests {
 
     @Test("A combining mark echoed after the secret does not hide it")
     func combiningMark() {
+        // As characters, the token's last letter and the accent are one: a character search would miss it.
         let scrubbed = scrubber.scrub("\(Self.token)\u{301} end")
-        #expect(!scrubbed.utf8.elementsEqual(Self.token.utf8) && !scrubbed.contains("EXAMPLE/token"))
-        #expect(scrubbed.hasPrefix(masked))
+        #expect(Array(scrubbed.utf8) == Array("\(masked)\u{301} end".utf8))
     }
 
     @Test("Text without a secret is unchanged; an empty secret hides nothing")
