@@ -36,9 +36,7 @@ public struct AzureBlobSink: Sink {
             throw SinkError(sinkType: SinkConfiguration.azureBlobType, message: "credentials.accountKey is not valid base64", isRetryable: false)
         }
         let url = azure.endpoint ?? "https://\(azure.accountName).blob.core.windows.net"
-        guard let endpoint = ServiceEndpoint(url) else {
-            throw SinkError(sinkType: SinkConfiguration.azureBlobType, message: "options.endpoint \"\(url)\" is not an http:// or https:// URL without query", isRetryable: false)
-        }
+        let endpoint = try ServiceEndpoint(option: url, sinkType: SinkConfiguration.azureBlobType)
         self.configuration = configuration
         self.azure = azure
         self.signer = signer

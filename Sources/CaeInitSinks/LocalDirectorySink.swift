@@ -112,7 +112,8 @@ public struct LocalDirectorySink: Sink {
     /// threads.
     public func shutdown() async throws(SinkError) {
         if let opened = state.withLockedValue({ state in defer { state.opened = nil }; return state.opened }) {
-            _ = try? await offloaded { () throws(FileFailure) in
+            // Even when the task is cancelled (a worker shutting down): what it leaves, the next sink must sweep.
+            _ = try? await offloaded(cancellable: false) { () throws(FileFailure) in
                 opened.workArea.release(from: opened.root)
                 opened.root.release()
             }
@@ -156,9 +157,12 @@ public struct LocalDirectorySink: Sink {
     }
 
     /// Runs blocking file-system work on the sink's thread pool, away from the cooperative pool. Work already
-    /// queued runs even if the task is cancelled meanwhile (it is short); a cancelled task queues nothing.
-    private func offloaded<T: Sendable>(object: String? = nil, _ body: @escaping @Sendable () throws(FileFailure) -> T) async throws(SinkError) -> T {
-        if Task.isCancelled { throw SinkError.cancelled(sinkType: configuration.typeName, objectName: object) }
+    /// queued runs even if the task is cancelled meanwhile (it is short); a cancelled task queues nothing, unless
+    /// the work is not `cancellable`.
+    private func offloaded<T: Sendable>(
+        object: String? = nil, cancellable: Bool = true, _ body: @escaping @Sendable () throws(FileFailure) -> T
+    ) async throws(SinkError) -> T {
+        if cancellable && Task.isCancelled { throw SinkError.cancelled(sinkType: configuration.typeName, objectName: object) }
         let result: Result<T, FileFailure>? = await withCheckedContinuation { continuation in
             threadPool.submit { state in
                 guard case .active = state else { return continuation.resume(returning: nil) }

@@ -32,11 +32,8 @@ public struct S3Sink: Sink {
     ) throws(SinkError) {
         let endpoint: ServiceEndpoint
         if let url = s3.endpoint {
-            guard let parsed = ServiceEndpoint(url) else {
-                throw SinkError(sinkType: SinkConfiguration.s3Type, message: "options.endpoint \"\(url)\" is not an http:// or https:// URL without query", isRetryable: false)
-            }
-            endpoint = parsed
-            bucketPath = PercentEncoding.decode(parsed.basePath) + "/" + s3.bucketName
+            endpoint = try ServiceEndpoint(option: url, sinkType: SinkConfiguration.s3Type)
+            bucketPath = PercentEncoding.decode(endpoint.basePath) + "/" + s3.bucketName
         } else {
             let domain = s3.region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
             if s3.bucketName.contains(".") {

@@ -188,6 +188,26 @@ struct LocalDirectorySinkTests {
         #expect(error.message.hasSuffix("not prepared (put before prepare or after shutdown)"))
     }
 
+    @Test("In a cancelled task put is refused as a cancellation, and shutdown still removes the work area")
+    func cancelledTask() async throws {
+        let directory = try SinkDirectoryFixture()
+        defer { directory.remove() }
+        let sink = directory.sink()
+        try await sink.prepare()
+        let task = Task { () async throws(SinkError) -> SinkError? in
+            while !Task.isCancelled { await Task.yield() }
+            var putError: SinkError?
+            do throws(SinkError) { try await sink.put("e/journal/j_1.json", body: [1]) } catch { putError = error }
+            try await sink.shutdown()
+            return putError
+        }
+        task.cancel()
+        let putError = try await task.value
+        #expect(putError?.isCancellation == true)
+        #expect(putError?.isRetryable == true)
+        #expect(directory.entries().isEmpty)
+    }
+
     @Test("A directory that cannot be made fails prepare, not retryable")
     func unwritableDirectory() async throws {
         let directory = try SinkDirectoryFixture()
