@@ -41,6 +41,15 @@ struct HostileNameTests {
         }
     }
 
+    @Test("A path with a NUL (a C string would cut it) is refused naming sink.options.path")
+    func nulInPath() {
+        #expect {
+            _ = try localSink(path: "/tmp/out\u{0}/elsewhere")
+        } throws: { error in
+            "\(error)" == "sink.options.path: contains a NUL character"
+        }
+    }
+
     @Test("An absolute path is accepted", arguments: ["/", "/tmp/out", "/tmp/out/"])
     func absolutePath(path: String) throws {
         #expect(try localSink(path: path).location == path)
