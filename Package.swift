@@ -60,8 +60,10 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         /// The initialisation of one key filter and the polling worker service.
@@ -113,6 +115,12 @@ let package = Package(
             path: "Tests/CaeInitTestSupport",
             exclude: ["azure_blob_server.py", "scripted_server.py"]
         ),
+        /// Test helper: writes to a Local Directory sink until killed (the orphan tests SIGKILL it mid-write).
+        .executableTarget(
+            name: "cae-init-sink-writer",
+            dependencies: ["CaeInitCore", "CaeInitSinks"],
+            path: "Tests/SinkWriter"
+        ),
         .testTarget(
             name: "CaeInitCoreTests",
             dependencies: ["CaeInitCore"]
@@ -125,7 +133,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
+            ],
+            /// Signing vectors: test data read from the source tree (see Support/TestSupport.swift), not sources.
+            exclude: ["Vectors"]
         ),
         .testTarget(
             name: "CaeInitIntegrationTests",
