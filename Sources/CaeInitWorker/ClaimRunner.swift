@@ -94,6 +94,9 @@ struct ClaimRunner: Sendable {
             await recorder.record(keeper, leaseDeadline: leaseDeadline, logger: logger, body)
         }
         let report: @Sendable (String, InitialisationCounts?) -> JSONValue = { status, counts in Self.report(status: status, counts: counts, attempt: claim.attempt) }
+        // Whatever a sink or a server said, no configured secret leaves the process in a message or a log line.
+        let scrubber = SecretScrubber(Self.secrets(of: claim.sink))
+        let outcome = outcome.mapError { InitialisationError($0.disposition, scrubber.scrub($0.message)) }
         switch outcome {
         case .success(let result):
             let written = await write { store throws(PostgresError) in try await store.markReady(claim, report: report("processed", result.counts)) }
@@ -143,6 +146,12 @@ struct ClaimRunner: Sendable {
             }
         }
         onOutcome(FilterOutcome(subscriptionId: claim.subscriptionId, key: claim.key, attempt: claim.attempt, status: status, detail: detail, result: result))
+    }
+
+    /// The secret credentials of a stored sink, read even when the sink does not validate.
+    static func secrets(of sink: JSONValue) -> [Secret] {
+        guard let credentials = sink.objectValue?["credentials"]?.objectValue else { return [] }
+        return SinkConfiguration.secretFields.sorted().compactMap { credentials[$0]?.stringValue.map(Secret.init) }
     }
 
     static func report(status: String, counts: InitialisationCounts?, attempt: Int) -> JSONValue {

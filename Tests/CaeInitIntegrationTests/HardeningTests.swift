@@ -212,3 +212,29 @@ struct HardeningTests {
         #expect(throws: InvalidOption.self) { try WorkerOptions(initialiser: .init(maxWritesPerSecond: 0.0009)).validate() }
     }
 }
+
+/// Issue 7: a storage endpoint whose error message echoes the request headers (the session token among them):
+/// the filter's message, the CLI's output and the worker's log hold no secret.
+@Suite("Secrets echoed by an endpoint, end to end")
+struct EchoedSecretTests {
+    @Test("an S3 endpoint echoing x-amz-security-token: the failed filter's message and the logs hold only its masked form")
+    func echoedSessionToken() async throws {
+        let database = try await TestDatabase.create("echo")
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let server = try ServerProcess(python: [SupportFiles.path("scripted_server.py"), "403", "echo"])
+        defer { server.stop() }
+        let token = "FQoGZXIvYXdzEBYaDECHOEDSESSIONTOKEN"
+        let secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYECHOKEY"
+        let body = #"{"domain":"d","keyFilters":[{"key":"\#(EndToEndTests.simpleEntite)"}],"sink":{"type":"AWS S3","credentials":{"accessKeyId":"AKIDEXAMPLE","secretAccessKey":"\#(secret)","region":"us-east-1","sessionToken":"\#(token)"},"options":{"bucketName":"b","endpoint":"http://127.0.0.1:\#(server.port)"}}}"#
+        _ = try await createSubscription(body, database: database, in: directory)
+        let run = try await CLI.run(["run-once"], database: database, environment: ["LOG_LEVEL": "debug"])
+        #expect(run.status == 1)
+        let message = try await sql("SELECT message FROM cae_key_filter", database: database).scalar() ?? ""
+        #expect(message.contains("403"), "the endpoint's refusal reached the message: \(message)")
+        #expect(message.contains(Secret.mask(token)), "the echo is there, masked: \(message)")
+        for text in [message, run.stdout, run.stderr] {
+            #expect(!text.contains(token) && !text.contains(secret))
+        }
+    }
+}
