@@ -24,8 +24,12 @@ public struct GoldenCase: Sendable {
     /// Parses a case's files; an error names the file and the field.
     public static func parse(name: String, dossier: String, subscription: String?, expected: [String: [UInt8]]) throws(ValidationError) -> GoldenCase {
         let fixture: DossierFixture
-        do { fixture = try DossierFixture.parse(dossier) } catch { throw prefixed(dossierFile, error) }
-        try refuseExponentAmounts(fixture)
+        do {
+            fixture = try DossierFixture.parse(dossier)
+            try refuseAmountsPostgreSQLRewrites(fixture)
+        } catch {
+            throw prefixed(dossierFile, error)
+        }
         var settings = CaseSettings()
         if let subscription {
             do { settings = try CaseSettings.parse(subscription) } catch { throw prefixed(subscriptionFile, error) }
@@ -47,20 +51,28 @@ public struct GoldenCase: Sendable {
         ValidationError(error.path.isEmpty ? file : "\(file): \(error.path)", error.reason)
     }
 
-    /// PostgreSQL's `numeric` prints `1E+2` as `100`, so the worker would not write such a literal as the
-    /// dossier gives it and the two paths of a case could never agree: refused, naming the amount.
-    static func refuseExponentAmounts(_ fixture: DossierFixture) throws(ValidationError) {
+    /// PostgreSQL's `numeric` gives `1E+2` back as `100` and `-0.00` as `0.00`, so the worker would not write
+    /// such an amount as the dossier gives it, and `render` (or a case's two paths) could never agree with it:
+    /// refused, naming the amount.
+    public static func refuseAmountsPostgreSQLRewrites(_ fixture: DossierFixture) throws(ValidationError) {
+        guard let index = ObjectKind.ecriture.fields.firstIndex(where: { $0.type == .lignes }) else { return }
         for version in fixture.versions[.ecriture] ?? [] {
-            guard let index = ObjectKind.ecriture.fields.firstIndex(where: { $0.type == .lignes }),
-                  let lignes = version.fields[index].arrayValue else { continue }
+            guard let lignes = version.fields[index].arrayValue else { continue }
             for (i, ligne) in lignes.enumerated() {
                 for amount in ["debit", "credit"] {
-                    if case .number(let literal) = ligne.objectValue?[amount] ?? .null, literal.contains(where: { $0 == "e" || $0 == "E" }) {
-                        throw ValidationError(
-                            "\(dossierFile): ecriture \(version.id) (validFrom \(version.validFrom)) lignes[\(i)].\(amount)",
-                            "write \(literal) without an exponent: PostgreSQL gives it back as a plain decimal, so the worker would not write it as given"
-                        )
+                    guard case .number(let literal) = ligne.objectValue?[amount] ?? .null else { continue }
+                    let advice: String
+                    if literal.contains(where: { $0 == "e" || $0 == "E" }) {
+                        advice = "without an exponent"
+                    } else if literal.hasPrefix("-") && literal.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) {
+                        advice = "without its minus sign"
+                    } else {
+                        continue
                     }
+                    throw ValidationError(
+                        "ecriture \(version.id) (validFrom \(version.validFrom)) lignes[\(i)].\(amount)",
+                        "write \(literal) \(advice): PostgreSQL gives it back in that form, so the worker would not write it as given"
+                    )
                 }
             }
         }

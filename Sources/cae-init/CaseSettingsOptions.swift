@@ -20,10 +20,13 @@ struct CaseSettingsOptions: ParsableArguments {
     }
 }
 
-/// Reads and validates a fixture file, naming it on failure.
+/// Reads and validates a fixture file, naming it on failure. Amounts PostgreSQL would rewrite are refused: what
+/// `render` and `explain` print must be what the worker writes.
 func loadFixture(_ path: String) throws -> DossierFixture {
     do {
-        return try DossierFixture.parse(try readFile(path))
+        let fixture = try DossierFixture.parse(try readFile(path))
+        try GoldenCase.refuseAmountsPostgreSQLRewrites(fixture)
+        return fixture
     } catch let error as CaeInitCore.ValidationError {
         throw CLIError("\(path): \(error)")
     }

@@ -139,12 +139,17 @@ import Testing
         } throws: { "\($0)" == #"dossier.json: entite_id: "nope" is not a UUID"# }
     }
 
-    @Test func amountsWithAnExponentAreRefused() throws {
-        let dossier = try fixtureText("dossier-simple.json").replacingOccurrences(of: #""debit": 1000.00"#, with: #""debit": 1E+3"#)
+    @Test(arguments: [("1E+3", "without an exponent"), ("1000.00e0", "without an exponent"), ("-0.00", "without its minus sign"), ("-0", "without its minus sign")])
+    func amountsPostgreSQLRewritesAreRefused(literal: String, advice: String) throws {
+        let dossier = try fixtureText("dossier-simple.json").replacingOccurrences(of: #""debit": 1000.00"#, with: #""debit": \#(literal)"#)
         #expect {
             _ = try GoldenCase.parse(name: "c", dossier: dossier, subscription: nil, expected: [:])
         } throws: { error in
-            "\(error)".hasPrefix("dossier.json: ecriture b3000000-0000-4000-8000-000000000010 (validFrom 1706745600000) lignes[0].debit: write 1E+3 without an exponent")
+            "\(error)".hasPrefix("dossier.json: ecriture b3000000-0000-4000-8000-000000000010 (validFrom 1706745600000) lignes[0].debit: write \(literal) \(advice)")
+        }
+        // Negative amounts and plain zeros are fine.
+        for fine in ["-12.50", "0.00", "-0.01"] {
+            _ = try GoldenCase.parse(name: "c", dossier: try fixtureText("dossier-simple.json").replacingOccurrences(of: #""debit": 1000.00"#, with: #""debit": \#(fine)"#), subscription: nil, expected: [:])
         }
         // The same amount without an exponent is fine.
         _ = try GoldenCase.parse(name: "c", dossier: try fixtureText("dossier-simple.json"), subscription: nil, expected: [:])

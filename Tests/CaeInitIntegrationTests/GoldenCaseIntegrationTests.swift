@@ -110,6 +110,12 @@ struct GoldenCaseIntegrationTests {
         #expect(filters.status == 1)
         #expect(filters.stderr.contains("--filters: expected a JSON object"), "\(filters.stderr)")
 
+        let negativeZero = try directory.write("negative-zero.json", try String(contentsOfFile: fixturePath("dossier-simple.json"), encoding: .utf8)
+            .replacingOccurrences(of: #""debit": 1000.00"#, with: #""debit": -0.00"#))
+        let zero = try await ChildProcess.run(try CLI.executable(), ["render", negativeZero, "--out", directory.file("out4")], environment: [:])
+        #expect(zero.status == 1)
+        #expect(zero.stderr.contains("lignes[0].debit: write -0.00 without its minus sign: PostgreSQL gives it back in that form"), "\(zero.stderr)")
+
         let folder = try await ChildProcess.run(try CLI.executable(), ["render", fixturePath("dossier-simple.json"), "--folder-name", "societe", "--out", directory.file("out3")], environment: [:])
         #expect(folder.status == 1)
         #expect(folder.stderr.contains("folderName property 'societe' is missing in journal b3000000-0000-4000-8000-000000000001"), "\(folder.stderr)")
