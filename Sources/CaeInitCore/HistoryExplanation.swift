@@ -116,7 +116,9 @@ public struct HistoryExplanation: Sendable {
         case .validAt: return withHistory ? "valid at t, written as history" : "valid at t"
         case .alreadyWritten(let periodId):
             return withHistory ? "valid at t, already written for another period (\(periodId))" : "valid at t"
-        case .currentVersion: return "current version, not written as history (the snapshot writes it)"
+        case .currentVersion:
+            let snapshotWritten = line.selected.map { index in files.contains { $0.name.hasSuffix("/" + versions[index].relativeName) } } ?? false
+            return "current version, not written as history (\(snapshotWritten ? "the snapshot writes it" : "the filters drop its snapshot document too"))"
         case .filteredOut: return "valid at t, but the subscription's filters drop its document"
         case .createdAfter(let first): return "created after t (first version from \(Self.instant(first)))"
         case .deletedBefore(let last): return "deleted before t (last version ended at \(Self.instant(last)), exclusive)"

@@ -213,6 +213,20 @@ import Testing
         #expect(try explain("a2000000-0000-4000-8000-000000000002").text.contains(": none: created after t (first version from 2025-04-01T00:00:01.000Z (1743465601000))"))
     }
 
+    @Test func filtersAreExplainedToo() throws {
+        let fixture = try DossierFixture.parse(try fixtureText("dossier-history.json"))
+        func text(_ filters: JSONObject) throws -> String {
+            let pipeline = CaseSettings(initWithHistory: true, filters: filters).pipeline(for: fixture)
+            return try #require(try HistoryExplanation.explain(fixture: fixture, objectId: "1a8793c7-02a1-4e83-aa49-074d0021bf4a", pipeline: pipeline).first).text
+        }
+        let od1 = try text(JSONObject([("code", "OD1")]))
+        #expect(od1.contains(": v2: valid at t, written as history"))
+        #expect(od1.contains(": v3: current version, not written as history (the filters drop its snapshot document too)"))
+        let od3 = try text(JSONObject([("code", "OD3")]))
+        #expect(od3.contains(": v2: valid at t, but the subscription's filters drop its document"))
+        #expect(od3.contains(": v3: current version, not written as history (the snapshot writes it)"))
+    }
+
     @Test func withoutHistoryPeriodsWriteNothing() throws {
         let explanation = try explain("a2000000-0000-4000-8000-000000000004", history: false)
         #expect(explanation.files.isEmpty)
