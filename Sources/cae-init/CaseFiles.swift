@@ -70,12 +70,18 @@ enum CaseFiles {
         let subscriptionPath = "\(folder)/\(GoldenCase.subscriptionFile)"
         let subscription = FileManager.default.fileExists(atPath: subscriptionPath) ? try readFile(subscriptionPath) : nil
         let expectedPath = "\(folder)/\(GoldenCase.expectedFolder)"
+        let failurePath = "\(folder)/\(GoldenCase.expectedFailureFile)"
+        let expectedFailure = FileManager.default.fileExists(atPath: failurePath) ? try readFile(failurePath) : nil
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: expectedPath, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CLIError("\(folder): no \(GoldenCase.expectedFolder)/ folder (a case that writes nothing holds \(GoldenCase.expectedFolder)/\(GoldenCase.placeholderFile))")
+        let hasExpected = FileManager.default.fileExists(atPath: expectedPath, isDirectory: &isDirectory) && isDirectory.boolValue
+        guard hasExpected || expectedFailure != nil else {
+            throw CLIError("\(folder): no \(GoldenCase.expectedFolder)/ folder nor \(GoldenCase.expectedFailureFile) (a case that writes nothing holds \(GoldenCase.expectedFolder)/\(GoldenCase.placeholderFile))")
         }
         do {
-            return try GoldenCase.parse(name: name, dossier: try readFile(dossierPath), subscription: subscription, expected: try readTree(expectedPath))
+            return try GoldenCase.parse(
+                name: name, dossier: try readFile(dossierPath), subscription: subscription,
+                expected: hasExpected ? try readTree(expectedPath) : [:], expectedFailure: expectedFailure
+            )
         } catch let error as CaeInitCore.ValidationError {
             throw CLIError("\(folder)/\(error)")
         }

@@ -4,7 +4,7 @@ import CaeInitCore
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Runs golden cases through the pure core (the path `render` takes) and prints, per case, ok or each difference from its expected/ (missing, extra, differing fields with both values); exit 1 on any. The real path (PostgreSQL, worker, Local Directory sink) is run by the test suite.",
-        discussion: "A case is a folder holding dossier.json, an optional subscription.json (initWithHistory, filters, sink.options.folderName) and expected/. A folder of cases (e.g. Fixtures/cases) checks each of its sub-folders."
+        discussion: "A case is a folder holding dossier.json, an optional subscription.json (initWithHistory, filters, sink.options.folderName) and expected/, or expected-failure.txt (text the failure message must contain) for a dossier whose initialisation must fail. A folder of cases (e.g. Fixtures/cases) checks each of its sub-folders."
     )
 
     @Argument(help: "Case folders, or folders of cases.") var cases: [String]
@@ -18,13 +18,13 @@ struct Check: AsyncParsableCommand {
                 let name = folder
                 do {
                     let golden = try CaseFiles.load(folder)
-                    let differences = golden.differences(from: try golden.render().filesByName)
-                    if differences.isEmpty {
-                        print("ok    \(name) (\(golden.expected.count) file(s))")
+                    let problems = golden.problems(with: golden.renderOutcome())
+                    if problems.isEmpty {
+                        print("ok    \(name) (\(golden.expectedFailure == nil ? "\(golden.expected.count) file(s)" : "fails as expected"))")
                     } else {
                         failures += 1
-                        print("FAIL  \(name): \(differences.count) difference(s)")
-                        for line in differences.flatMap(\.lines) { print("      \(line)") }
+                        print("FAIL  \(name): \(problems.count) difference(s)")
+                        for line in problems { print("      \(line)") }
                     }
                 } catch {
                     failures += 1

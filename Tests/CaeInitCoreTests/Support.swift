@@ -32,16 +32,23 @@ func readTree(_ root: URL) -> [String: [UInt8]] {
     return files
 }
 
-/// Reads a case folder (dossier.json, subscription.json if any, expected/).
+/// Reads a case folder (dossier.json, subscription.json if any, expected/ or expected-failure.txt).
 func loadCase(_ folder: URL) throws -> GoldenCase {
-    let subscription = folder.appendingPathComponent(GoldenCase.subscriptionFile)
+    func text(_ name: String) throws -> String? {
+        let file = folder.appendingPathComponent(name)
+        return FileManager.default.fileExists(atPath: file.path) ? try String(contentsOf: file, encoding: .utf8) : nil
+    }
     let expected = folder.appendingPathComponent(GoldenCase.expectedFolder)
-    guard FileManager.default.fileExists(atPath: expected.path) else { throw CaseFolderError("\(folder.lastPathComponent): no expected/ folder") }
+    let failure = try text(GoldenCase.expectedFailureFile)
+    guard FileManager.default.fileExists(atPath: expected.path) || failure != nil else {
+        throw CaseFolderError("\(folder.lastPathComponent): no expected/ folder nor expected-failure.txt")
+    }
     return try GoldenCase.parse(
         name: folder.lastPathComponent,
         dossier: try String(contentsOf: folder.appendingPathComponent(GoldenCase.dossierFile), encoding: .utf8),
-        subscription: FileManager.default.fileExists(atPath: subscription.path) ? try String(contentsOf: subscription, encoding: .utf8) : nil,
-        expected: readTree(expected)
+        subscription: try text(GoldenCase.subscriptionFile),
+        expected: readTree(expected),
+        expectedFailure: failure
     )
 }
 

@@ -29,13 +29,22 @@ struct GoldenCaseIntegrationTests {
             path: directory.file("out"), keys: [golden.fixture.entiteId], initWithHistory: settings.initWithHistory,
             folderName: settings.folderName, filters: settings.filters.map { JSONValue.object($0).serialized() }
         )
-        _ = try await createSubscription(body, database: database, in: directory)
+        let id = try await createSubscription(body, database: database, in: directory)
         let run = try await CLI.run(["run-once"], database: database)
-        #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("run-once: 1 ready, 0 failed"), "\(run.stdout)")
-
-        let differences = golden.differences(from: Self.documents(directory.files(under: "out")))
-        #expect(differences.isEmpty, "\(name):\n\(differences.map(\.description).joined(separator: "\n"))")
+        let written = directory.files(under: "out")
+        let outcome: GoldenCase.Outcome
+        if run.status == 0 {
+            #expect(run.stdout.contains("run-once: 1 ready, 0 failed"), "\(run.stdout)")
+            outcome = .wrote(Self.documents(written))
+        } else {
+            let state = try #require(try await filterStates(id, database: database)[golden.fixture.entiteId])
+            #expect(state.status == "failed", "\(run.stderr)")
+            // A failed run writes no manifest.
+            #expect(!written.keys.contains { $0.hasPrefix("_manifests/") })
+            outcome = .failed(state.message ?? run.stderr)
+        }
+        let problems = golden.problems(with: outcome)
+        #expect(problems.isEmpty, "\(name):\n\(problems.joined(separator: "\n"))")
     }
 
     @Test("cae-init render writes exactly expected/", arguments: names)
@@ -46,10 +55,18 @@ struct GoldenCaseIntegrationTests {
         var arguments = ["render", fixturePath("cases/\(name)/\(GoldenCase.dossierFile)"), "--out", directory.file("out"), "--folder-name", golden.settings.folderName]
         if golden.settings.initWithHistory { arguments.append("--history") }
         if let filters = golden.settings.filters { arguments += ["--filters", JSONValue.object(filters).serialized()] }
-        let output = try await CLI.succeed(arguments, database: "")
-        #expect(output.hasPrefix("wrote \(golden.expected.count) file(s) to \(directory.file("out"))"), "\(output)")
-        let differences = golden.differences(from: directory.files(under: "out"))
-        #expect(differences.isEmpty, "\(name):\n\(differences.map(\.description).joined(separator: "\n"))")
+        let result = try await CLI.run(arguments, database: "")
+        let outcome: GoldenCase.Outcome
+        if result.status == 0 {
+            #expect(result.stdout.hasPrefix("wrote \(golden.expected.count) file(s) to \(directory.file("out"))"), "\(result.stdout)")
+            outcome = .wrote(directory.files(under: "out"))
+        } else {
+            // A failing render writes nothing, not even the files before the bad document.
+            #expect(directory.files(under: "out").isEmpty)
+            outcome = .failed(result.stderr)
+        }
+        let problems = golden.problems(with: outcome)
+        #expect(problems.isEmpty, "\(name):\n\(problems.joined(separator: "\n"))")
     }
 
     @Test func checkPassesEveryCaseAndNeedsNoDatabase() async throws {
@@ -175,14 +192,19 @@ struct GoldenCaseIntegrationTests {
 
     static func load(_ name: String) throws -> GoldenCase {
         let folder = fixturePath("cases/\(name)")
-        let subscription = "\(folder)/\(GoldenCase.subscriptionFile)"
+        func text(_ file: String) throws -> String? {
+            let path = "\(folder)/\(file)"
+            return FileManager.default.fileExists(atPath: path) ? try String(contentsOfFile: path, encoding: .utf8) : nil
+        }
         let expected = "\(folder)/\(GoldenCase.expectedFolder)"
-        guard FileManager.default.fileExists(atPath: expected) else { throw TestFailure("\(name): no expected/ folder") }
+        let failure = try text(GoldenCase.expectedFailureFile)
+        guard FileManager.default.fileExists(atPath: expected) || failure != nil else { throw TestFailure("\(name): no expected/ folder nor expected-failure.txt") }
         return try GoldenCase.parse(
             name: name,
             dossier: try String(contentsOfFile: "\(folder)/\(GoldenCase.dossierFile)", encoding: .utf8),
-            subscription: FileManager.default.fileExists(atPath: subscription) ? try String(contentsOfFile: subscription, encoding: .utf8) : nil,
-            expected: readTree(expected)
+            subscription: try text(GoldenCase.subscriptionFile),
+            expected: readTree(expected),
+            expectedFailure: failure
         )
     }
 
