@@ -108,23 +108,21 @@ public struct Initialiser: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             var inFlight = 0
             var grouper = VersionChainGrouper()
+            // The same per-object step `cae-init render` runs: rules, documents, filters, names.
+            let pipeline = DocumentPipeline(entiteId: claim.key, withHistory: withHistory, rules: rules, filter: filter, naming: naming)
             func emit(_ chain: [ObjectVersion]) async throws {
-                for (version, role) in try rules.select(chain: chain, withHistory: withHistory) {
-                    let document = DossierDocument.build(entiteId: claim.key, version: version)
-                    guard filter.matches(document) else { continue }
-                    let name = try naming.objectName(of: document, version: version)
-                    let body = JSONValue.object(document).serializedBytes()
+                for file in try pipeline.files(for: chain) {
                     if inFlight >= limit {
                         try await group.next()
                         inFlight -= 1
                     }
                     try await localPacer.wait()
                     group.addTask {
-                        try await sink.put(name, body: body)
+                        try await sink.put(file.name, body: file.body)
                         filesWritten.increment()
                     }
                     inFlight += 1
-                    localCounts.add(kind, role)
+                    localCounts.add(file.kind, file.role)
                 }
             }
             while let batch = try await stream.next(limit: options.readBatchSize) {
