@@ -62,8 +62,10 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         /// The initialisation of one key filter and the polling worker service.
@@ -92,11 +94,23 @@ let package = Package(
             ],
             resources: [.embedInCode("openapi.json")]
         ),
+        /// The composition root: builds a process's services from its configuration (CLI and in-process tests).
+        .target(
+            name: "CaeInitApp",
+            dependencies: [
+                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         /// The thin CLI: parses arguments and wires the modules.
         .executableTarget(
             name: "cae-init",
             dependencies: [
-                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitPostgres", "CaeInitAPI",
+                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitPostgres", "CaeInitApp", "CaeInitAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -117,6 +131,12 @@ let package = Package(
             path: "Tests/CaeInitTestSupport",
             exclude: ["azure_blob_server.py", "scripted_server.py"]
         ),
+        /// Test helper: writes to a Local Directory sink until killed (the orphan tests SIGKILL it mid-write).
+        .executableTarget(
+            name: "cae-init-sink-writer",
+            dependencies: ["CaeInitCore", "CaeInitSinks"],
+            path: "Tests/SinkWriter"
+        ),
         .testTarget(
             name: "CaeInitCoreTests",
             dependencies: ["CaeInitCore"]
@@ -129,7 +149,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
+            ],
+            /// Signing vectors: test data read from the source tree (see Support/TestSupport.swift), not sources.
+            exclude: ["Vectors"]
         ),
         .testTarget(
             name: "CaeInitAPITests",
@@ -144,8 +166,10 @@ let package = Package(
         .testTarget(
             name: "CaeInitIntegrationTests",
             dependencies: [
-                "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitTestSupport",
+                "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitTestSupport", "CaeInitApp",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

@@ -63,6 +63,8 @@ struct APIError: Error, Sendable {
             switch error.code {
             case .subscriptionNotFound, .keyFilterNotFound: return APIError(.notFound, "not_found", error.message)
             case .invalidInput: return APIError(.badRequest, "invalid_field", error.message)
+            // The server lacks the key a stored secret was sealed with: the operator's to fix, not the client's.
+            case .sealedSecret: return .internalError
             }
         case is NIOTooManyBytesError:
             return .payloadTooLarge

@@ -15,7 +15,8 @@ public struct DecimalText: Equatable, Sendable {
         if let e = mantissa.firstIndex(where: { $0 == "e" || $0 == "E" }) {
             var exponentText = mantissa[mantissa.index(after: e)...]
             if exponentText.first == "+" { exponentText = exponentText.dropFirst() }
-            exponent = Int(exponentText) ?? 0
+            // An exponent too large for Int saturates: `1e99999999999999999999` must not read as 1.
+            exponent = Int(exponentText) ?? (exponentText.first == "-" ? Int.min / 4 : Int.max / 4)
             mantissa = mantissa[..<e]
         }
         var digits = ""

@@ -65,6 +65,10 @@ public struct ObjectNaming: Sendable, Equatable {
         }
         if folder.isEmpty { throw fail("is empty") }
         if folder == "." || folder == ".." { throw fail("is '\(folder)'") }
+        // Compared without case: on a case-insensitive file system `_Manifests` is `_manifests`.
+        if Self.reservedFolders.contains(where: { $0.lowercased() == folder.lowercased() }) {
+            throw fail("is '\(folder)', a name the sink reserves for its own use")
+        }
         for scalar in folder.unicodeScalars {
             if scalar == "/" || scalar == "\\" { throw fail("contains '\(scalar)'") }
             if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) { throw fail("contains a control character") }
@@ -76,8 +80,16 @@ public struct ObjectNaming: Sendable, Equatable {
         "\(try folder(of: document, version: version))/\(version.relativeName)"
     }
 
+    /// The top-level names a folder must not take: documents written there would land among the manifests or
+    /// the Local Directory sink's temporary files.
+    public static let reservedFolders = [manifestsFolder, temporaryFolder]
+
+    public static let manifestsFolder = "_manifests"
+    /// Where the Local Directory sink writes files before renaming them into place.
+    public static let temporaryFolder = ".partial"
+
     /// `_manifests/<subscription id>/<entite_id>.json`, at the root of the sink.
     public static func manifestName(subscriptionId: String, entiteId: String) -> String {
-        "_manifests/\(subscriptionId)/\(entiteId).json"
+        "\(manifestsFolder)/\(subscriptionId)/\(entiteId).json"
     }
 }

@@ -10,7 +10,8 @@ extension FieldSpec {
             }
             return .string(uuid)
         case .text:
-            guard value.stringValue != nil else { throw ValidationError(path, "expected a string, found \(value.typeName)") }
+            guard let text = value.stringValue else { throw ValidationError(path, "expected a string, found \(value.typeName)") }
+            try StorableJSON.checkText(text, path: path)
             return value
         case .int32:
             let int = try FieldReader.int64(value, path: path)
@@ -62,7 +63,10 @@ extension FieldSpec {
             for amount in ["debit", "credit"] {
                 let value = try reader.required(amount)
                 switch value {
-                case .number, .null: normalized.appendUnchecked(amount, value)
+                case .number(let literal):
+                    try StorableJSON.checkNumber(literal, path: reader.fieldPath(amount))
+                    normalized.appendUnchecked(amount, value)
+                case .null: normalized.appendUnchecked(amount, value)
                 default: throw ValidationError(reader.fieldPath(amount), "expected a decimal number, found \(value.typeName)")
                 }
             }

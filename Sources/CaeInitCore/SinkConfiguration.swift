@@ -34,6 +34,16 @@ public struct SinkConfiguration: Sendable, Equatable {
         }
     }
 
+    /// The credential values that must never leave the process (`secretFields`): what a sink scrubs from any text
+    /// it reports. `accessKeyId` and `accountName` are identifiers, not secrets.
+    public var secrets: [Secret] {
+        switch destination {
+        case .s3(let s3): return [s3.secretAccessKey] + (s3.sessionToken.map { [$0] } ?? [])
+        case .azureBlob(let azure): return [azure.accountKey]
+        case .localDirectory: return []
+        }
+    }
+
     /// Where files go, for logs and summaries: never a secret.
     public var location: String {
         switch destination {
@@ -92,7 +102,13 @@ public struct SinkConfiguration: Sendable, Equatable {
                 try reader.refuseUnknown(allowed: [])
             }
             try options.refuseUnknown(allowed: ["path", "folderName"])
-            destination = .localDirectory(LocalDirectorySinkConfiguration(path: try options.string("path")))
+            let path = try options.string("path")
+            // Relative to what? The worker's working directory is no place to write a partner's documents.
+            guard path.hasPrefix("/") else {
+                throw ValidationError(options.fieldPath("path"), "\"\(path)\" is not an absolute path (it must start with /)")
+            }
+            if path.utf8.contains(0) { throw ValidationError(options.fieldPath("path"), "contains a NUL character") }
+            destination = .localDirectory(LocalDirectorySinkConfiguration(path: path))
         }
         self.folderName = folderName
         self.retryPolicy = retryPolicy
@@ -135,7 +151,7 @@ public struct AzureBlobSinkConfiguration: Sendable, Equatable {
 }
 
 public struct LocalDirectorySinkConfiguration: Sendable, Equatable {
-    /// A directory, created when missing.
+    /// An absolute directory path, created when missing.
     public var path: String
 
     public init(path: String) { self.path = path }

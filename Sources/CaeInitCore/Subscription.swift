@@ -59,6 +59,9 @@ public struct Subscription: Sendable, Equatable {
         self.initWithHistory = initWithHistory
     }
 
+    /// The longest `domain`, `applicationId` or topic accepted: they are indexed and shown, not documents.
+    public static let maxTextLength = 256
+
     static let creationFields: Set<String> = [
         "id", "domain", "key", "keyFilters", "applicationId", "suspended", "sink", "topics", "filters", "initWithHistory",
     ]
@@ -69,7 +72,7 @@ public struct Subscription: Sendable, Equatable {
     public static func parseCreation(_ value: JSONValue) throws(ValidationError) -> Subscription {
         let body = try FieldReader(value, path: "")
         try body.refuseUnknown(allowed: creationFields)
-        let domain = try body.string("domain")
+        let domain = try body.string("domain", maxLength: Self.maxTextLength)
         var keyFilters: [KeyFilter] = []
         if let raw = body.object["keyFilters"], !raw.isNull {
             guard let array = raw.arrayValue else { throw ValidationError("keyFilters", "expected an array, found \(raw.typeName)") }
@@ -87,17 +90,25 @@ public struct Subscription: Sendable, Equatable {
         }
         let sinkValue = try body.required("sink")
         _ = try SinkConfiguration(json: sinkValue)
+        try StorableJSON.check(sinkValue, path: "sink")
+        let applicationId = try body.optionalString("applicationId")
+        if let applicationId, applicationId.count > Self.maxTextLength {
+            throw ValidationError("applicationId", "must be at most \(Self.maxTextLength) characters, found \(applicationId.count)")
+        }
         var topics: [String] = []
         if let raw = body.object["topics"], !raw.isNull {
             guard let array = raw.arrayValue else { throw ValidationError("topics", "expected an array of strings, found \(raw.typeName)") }
             for (i, topic) in array.enumerated() {
                 guard let text = topic.stringValue else { throw ValidationError("topics[\(i)]", "expected a string, found \(topic.typeName)") }
+                try StorableJSON.checkText(text, path: "topics[\(i)]")
+                if text.count > Self.maxTextLength { throw ValidationError("topics[\(i)]", "must be at most \(Self.maxTextLength) characters, found \(text.count)") }
                 topics.append(text)
             }
         }
         var filters: JSONObject?
         if let raw = body.object["filters"], !raw.isNull {
             guard let object = raw.objectValue else { throw ValidationError("filters", "expected an object (property → value), found \(raw.typeName)") }
+            try StorableJSON.check(raw, path: "filters")
             filters = object
         }
         return Subscription(
@@ -105,7 +116,7 @@ public struct Subscription: Sendable, Equatable {
             domain: domain,
             key: nil,
             keyFilters: keyFilters,
-            applicationId: try body.optionalString("applicationId"),
+            applicationId: applicationId,
             suspended: try body.optionalBool("suspended") ?? false,
             sink: sinkValue.objectValue!,
             topics: topics,

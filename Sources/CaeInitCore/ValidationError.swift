@@ -49,6 +49,7 @@ struct FieldReader {
             throw ValidationError(fieldPath(key), "expected a string, found \(value.typeName)")
         }
         if nonEmpty && string.isEmpty { throw ValidationError(fieldPath(key), "must not be empty") }
+        try StorableJSON.checkText(string, path: fieldPath(key))
         return string
     }
 
@@ -57,7 +58,15 @@ struct FieldReader {
         guard let string = value.stringValue else {
             throw ValidationError(fieldPath(key), "expected a string, found \(value.typeName)")
         }
+        try StorableJSON.checkText(string, path: fieldPath(key))
         return string
+    }
+
+    /// A string of at most `maxLength` characters (a longer one could not be indexed or shown).
+    func string(_ key: String, maxLength: Int) throws(ValidationError) -> String {
+        let value = try string(key)
+        if value.count > maxLength { throw ValidationError(fieldPath(key), "must be at most \(maxLength) characters, found \(value.count)") }
+        return value
     }
 
     func optionalBool(_ key: String) throws(ValidationError) -> Bool? {

@@ -57,7 +57,7 @@ public actor PostgresConnectionPool {
             if inUse < maximumConnections {
                 inUse += 1
                 do {
-                    return try await PostgresConnection.connect(conninfo, applicationName: applicationName, connectTimeoutSeconds: connectTimeoutSeconds)
+                    return try await PostgresConnection.connect(conninfo, applicationName: applicationName, timeout: .seconds(connectTimeoutSeconds))
                 } catch {
                     inUse -= 1
                     wakeOne()

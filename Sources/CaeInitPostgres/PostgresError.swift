@@ -3,7 +3,7 @@
 public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         enum Base: String, Sendable, Hashable {
-            case connectionFailed, connectionLost, queryFailed, unexpectedResult, cancelled, busy
+            case connectionFailed, connectionLost, queryFailed, unexpectedResult, cancelled, busy, closed, invalidConnectionString, invalidParameter
         }
 
         let base: Base
@@ -19,6 +19,12 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let cancelled = Code(base: .cancelled)
         /// The connection is streaming another query's rows.
         public static let busy = Code(base: .busy)
+        /// The connection was closed by its owner.
+        public static let closed = Code(base: .closed)
+        /// The connection string cannot be parsed (the message never repeats it).
+        public static let invalidConnectionString = Code(base: .invalidConnectionString)
+        /// A parameter PostgreSQL cannot take (a NUL character in text).
+        public static let invalidParameter = Code(base: .invalidParameter)
 
         public var description: String { base.rawValue }
     }

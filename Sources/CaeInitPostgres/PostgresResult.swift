@@ -63,24 +63,3 @@ extension String {
         return String(s)
     }
 }
-
-/// The rows of a completed query, in text format.
-public struct PostgresRows: Sendable {
-    public let columns: [String]
-    public let rows: [[String?]]
-    /// What `PQcmdTuples` reports: rows inserted, updated, deleted or returned.
-    public let affectedRows: Int
-
-    public var first: [String?]? { rows.first }
-    public var isEmpty: Bool { rows.isEmpty }
-
-    /// The value of `column` in the first row.
-    public func scalar(_ column: Int = 0) -> String? { rows.first.flatMap { $0[column] } }
-}
-
-/// A notification received on a `LISTEN` channel.
-public struct PostgresNotification: Sendable, Equatable {
-    public let channel: String
-    public let payload: String
-    public let backendPID: Int32
-}

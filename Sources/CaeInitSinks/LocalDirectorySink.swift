@@ -1,4 +1,6 @@
 import CaeInitCore
+import NIOConcurrencyHelpers
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -6,142 +8,189 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
 
-/// The `Local Directory` sink: each object is written to a temporary file under `<path>/.partial/`, flushed, then
-/// renamed over its name, so a reader sees a file whole or not at all, and a worker killed mid-write leaves
-/// nothing half-written beside the documents.
+/// The `Local Directory` sink: each object is written to a temporary file in the sink's own work area under
+/// `<path>/.partial/` (see `WorkArea`), flushed, then renamed over its name, so a reader sees a file whole or not
+/// at all. What a killed worker was writing is removed by the next sink prepared on the directory, and a sink that
+/// shuts down removes its work area and, when it was the last, `.partial`: the directory then holds the documents
+/// and the manifests only.
+///
+/// Paths inside the directory are walked descriptor by descriptor without following links, so a link planted
+/// there fails the write with a clear error instead of leading it elsewhere. The blocking work runs on the sink's
+/// own bounded thread pool, started by `prepare` and stopped by `shutdown` (which must follow a `prepare`).
 public struct LocalDirectorySink: Sink {
+    /// Threads writing files at once, per sink, unless told otherwise.
+    public static let defaultWriterThreads = 4
+
     public let configuration: SinkConfiguration
     public let root: String
     /// When set, one line per file written (`<ns since epoch> <pid> <object name>`) is appended there: an audit
     /// trail of who wrote what when, kept by the sink rather than the worker.
     public let auditLogPath: String?
+    let threadPool: NIOThreadPool
+    let state = NIOLockedValueBox(State())
+
+    struct State {
+        /// The thread pool was started (it starts once).
+        var started = false
+        /// From `prepare` to `shutdown`.
+        var opened: Opened?
+    }
+
+    /// The sink directory and this sink's work area in it.
+    struct Opened: Sendable {
+        let root: DirectoryDescriptor
+        let workArea: WorkArea
+    }
 
     /// Where files are written before being renamed into place (same file system, so the rename is atomic).
-    public static let partialDirectory = ".partial"
+    public static let partialDirectory = ObjectNaming.temporaryFolder
 
-    public init(configuration: SinkConfiguration, local: LocalDirectorySinkConfiguration, auditLogPath: String? = nil) {
+    /// - Parameter writerThreads: the size of the thread pool doing the blocking writes (at least 1).
+    public init(
+        configuration: SinkConfiguration, local: LocalDirectorySinkConfiguration,
+        writerThreads: Int = defaultWriterThreads, auditLogPath: String? = nil
+    ) {
         self.configuration = configuration
         self.root = local.path.hasSuffix("/") && local.path.count > 1 ? String(local.path.dropLast()) : local.path
         self.auditLogPath = auditLogPath
+        self.threadPool = NIOThreadPool(numberOfThreads: max(1, writerThreads))
     }
 
-    private func error(_ message: String, object: String? = nil, retryable: Bool = false) -> SinkError {
-        SinkError(sinkType: SinkConfiguration.localDirectoryType, objectName: object, message: message, isRetryable: retryable)
+    private func error(_ failure: FileFailure, object: String? = nil) -> SinkError {
+        SinkError(sinkType: SinkConfiguration.localDirectoryType, objectName: object, message: "\(root): \(failure)", isRetryable: failure.isRetryable)
     }
 
-    public func prepare() async throws {
+    /// Makes the directory when missing, removes what dead sinks left in `.partial/`, and claims this sink's work
+    /// area.
+    public func prepare() async throws(SinkError) {
+        let alreadyStarted = state.withLockedValue { state in
+            defer { state.started = true }
+            return state.started
+        }
+        if alreadyStarted {
+            guard state.withLockedValue({ $0.opened == nil }) else { return }
+        } else {
+            threadPool.start()
+        }
         let root = self.root
-        try await Self.offloaded { () throws(SinkError) in
-            do throws(POSIXFailure) { try FileSystem.makeDirectories("\(root)/\(Self.partialDirectory)") } catch {
-                throw self.error("cannot create directory \(root): \(error)")
+        let opened = try await offloaded { () throws(FileFailure) -> Opened in
+            do throws(FileFailure) {
+                try Self.makeDirectories(root)
+            } catch {
+                throw FileFailure(message: "cannot create the directory: \(error)", errno: error.errno)
+            }
+            let directory = try DirectoryDescriptor.opening(absolutePath: root)
+            do throws(FileFailure) {
+                return Opened(root: directory, workArea: try WorkArea.claim(in: directory))
+            } catch {
+                directory.release()
+                throw error
             }
         }
+        state.withLockedValue { $0.opened = opened }
     }
 
-    public func put(_ objectName: String, body: [UInt8]) async throws {
-        let executor = RetryExecutor(policy: configuration.retryPolicy)
-        let root = self.root
+    public func put(_ objectName: String, body: [UInt8]) async throws(SinkError) {
+        guard let opened = state.withLockedValue({ $0.opened }) else {
+            throw SinkError(sinkType: SinkConfiguration.localDirectoryType, objectName: objectName, message: "\(root): not prepared (put before prepare or after shutdown)", isRetryable: false)
+        }
+        let components = try Self.components(of: objectName)
         let auditLogPath = self.auditLogPath
-        try await executor.run {
-            try await Self.offloaded { () throws(SinkError) in
-                do throws(POSIXFailure) {
-                    try FileSystem.writeAtomically(path: "\(root)/\(objectName)", bytes: body, temporaryDirectory: "\(root)/\(Self.partialDirectory)")
-                } catch {
-                    // Out of space or a full quota can clear; a permission or path problem will not.
-                    let retryable = error.errno == ENOSPC || error.errno == EDQUOT || error.errno == EIO
-                    throw self.error("cannot write \(root)/\(objectName): \(error)", object: objectName, retryable: retryable)
-                }
+        let executor = RetryExecutor(policy: configuration.retryPolicy, sinkType: configuration.typeName)
+        try await executor.run { () async throws(SinkError) in
+            try await offloaded(object: objectName) { () throws(FileFailure) in
+                try Self.writeObject(body, components: components, in: opened.root, via: opened.workArea)
                 if let auditLogPath {
-                    FileSystem.appendLine(path: auditLogPath, line: "\(FileSystem.nanosecondsSinceEpoch()) \(getpid()) \(objectName)\n")
+                    Self.appendLine(path: auditLogPath, line: "\(Self.nanosecondsSinceEpoch()) \(getpid()) \(objectName)\n")
                 }
             }
         }
     }
 
-    /// Runs blocking file-system work on Dispatch's pool, away from the cooperative pool.
-    static func offloaded(_ body: @escaping @Sendable () throws(SinkError) -> Void) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            DispatchQueue.global().async {
-                do {
-                    try body()
-                    continuation.resume()
+    /// Removes this sink's work area (and `.partial` when no other sink works in the directory), then stops the
+    /// threads.
+    public func shutdown() async throws(SinkError) {
+        if let opened = state.withLockedValue({ state in defer { state.opened = nil }; return state.opened }) {
+            // Even when the task is cancelled (a worker shutting down): what it leaves, the next sink must sweep.
+            _ = try? await offloaded(cancellable: false) { () throws(FileFailure) in
+                opened.workArea.release(from: opened.root)
+                opened.root.release()
+            }
+        }
+        do {
+            try await threadPool.shutdownGracefully()
+        } catch {
+            // Never started (no `prepare`): nothing to stop.
+        }
+    }
+
+    /// The path components of an object name, each one a plain name: not empty, not `.` or `..`, no NUL, and
+    /// not the sink's temporary folder at the top.
+    static func components(of objectName: String) throws(SinkError) -> [String] {
+        let components = objectName.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let invalid = components.contains { $0.isEmpty || $0 == "." || $0 == ".." || $0.utf8.contains(0) }
+        guard !invalid, components.first != ObjectNaming.temporaryFolder else {
+            throw SinkError(sinkType: SinkConfiguration.localDirectoryType, objectName: objectName, message: "not a valid object name for a directory", isRetryable: false)
+        }
+        return components
+    }
+
+    /// Writes a temporary file in the work area, then renames it into place, making the object's folders on the
+    /// way (each opened without following links).
+    static func writeObject(_ bytes: [UInt8], components: [String], in root: DirectoryDescriptor, via workArea: WorkArea) throws(FileFailure) {
+        let temporary = workArea.temporaryName()
+        try workArea.directory.createFile(temporary, bytes: bytes)
+        var folder = root
+        defer { if folder.fd != root.fd { folder.release() } }
+        do {
+            for name in components.dropLast() {
+                let next = try folder.subdirectory(name, create: true)
+                if folder.fd != root.fd { folder.release() }
+                folder = next
+            }
+            try workArea.directory.rename(temporary, to: components[components.count - 1], in: folder)
+        } catch {
+            workArea.directory.remove(temporary)
+            throw error
+        }
+    }
+
+    /// Runs blocking file-system work on the sink's thread pool, away from the cooperative pool. Work already
+    /// queued runs even if the task is cancelled meanwhile (it is short); a cancelled task queues nothing, unless
+    /// the work is not `cancellable`.
+    private func offloaded<T: Sendable>(
+        object: String? = nil, cancellable: Bool = true, _ body: @escaping @Sendable () throws(FileFailure) -> T
+    ) async throws(SinkError) -> T {
+        if cancellable && Task.isCancelled { throw SinkError.cancelled(sinkType: configuration.typeName, objectName: object) }
+        let result: Result<T, FileFailure>? = await withCheckedContinuation { continuation in
+            threadPool.submit { state in
+                guard case .active = state else { return continuation.resume(returning: nil) }
+                do throws(FileFailure) {
+                    continuation.resume(returning: .success(try body()))
                 } catch {
-                    continuation.resume(throwing: error)
+                    continuation.resume(returning: .failure(error))
                 }
             }
         }
+        switch result {
+        case .success(let value): return value
+        case .failure(let failure): throw error(failure, object: object)
+        case nil: throw SinkError(sinkType: configuration.typeName, objectName: object, message: "\(root): the sink is shut down", isRetryable: false)
+        }
     }
-}
 
-/// A POSIX failure with its errno, printed as `strerror` text.
-struct POSIXFailure: Error, CustomStringConvertible {
-    let operation: String
-    let errno: Int32
-    var description: String { "\(operation): \(String(cString: strerror(errno)))" }
-}
-
-enum FileSystem {
-    static func makeDirectories(_ path: String) throws(POSIXFailure) {
-        var prefix = path.hasPrefix("/") ? "" : "."
+    /// `mkdir -p` of the sink directory itself (an absolute path the operator chose: links in it are followed).
+    static func makeDirectories(_ path: String) throws(FileFailure) {
+        var prefix = ""
         for component in path.split(separator: "/", omittingEmptySubsequences: true) {
             prefix += "/" + component
             if mkdir(prefix, 0o755) != 0 {
                 let code = errno
                 var info = stat()
                 if code == EEXIST, stat(prefix, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { continue }
-                throw POSIXFailure(operation: "mkdir \(prefix)", errno: code)
+                throw .posix("mkdir", prefix, errno: code)
             }
-        }
-    }
-
-    /// Writes `bytes` to a temporary file in `temporaryDirectory`, fsyncs it and renames it over `path`. The
-    /// object's directories are made only when the rename finds them missing: one `mkdir` per directory, not
-    /// per file.
-    static func writeAtomically(path: String, bytes: [UInt8], temporaryDirectory: String) throws(POSIXFailure) {
-        let temporary = "\(temporaryDirectory)/\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
-        var fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if fd < 0 && errno == ENOENT {
-            try makeDirectories(temporaryDirectory)
-            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        }
-        guard fd >= 0 else { throw POSIXFailure(operation: "open", errno: errno) }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { buffer in
-                write(fd, buffer.baseAddress! + written, buffer.count - written)
-            }
-            if n < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                close(fd)
-                unlink(temporary)
-                throw POSIXFailure(operation: "write", errno: code)
-            }
-            written += n
-        }
-        if fsync(fd) != 0 {
-            let code = errno
-            close(fd)
-            unlink(temporary)
-            throw POSIXFailure(operation: "fsync", errno: code)
-        }
-        close(fd)
-        var renamed = rename(temporary, path)
-        if renamed != 0 && errno == ENOENT, let slash = path.lastIndex(of: "/") {
-            do throws(POSIXFailure) {
-                try makeDirectories(String(path[..<slash]))
-            } catch {
-                unlink(temporary)
-                throw error
-            }
-            renamed = rename(temporary, path)
-        }
-        if renamed != 0 {
-            let code = errno
-            unlink(temporary)
-            throw POSIXFailure(operation: "rename", errno: code)
         }
     }
 

@@ -10,16 +10,12 @@ import NIOHTTP1
 public struct S3Sink: Sink {
     public let configuration: SinkConfiguration
     public let s3: S3SinkConfiguration
-    /// Bounds each HTTP exchange; a time-out is retried like a connection error.
-    public let requestTimeout: Duration
-    let httpClient: HTTPClient
-    let logger: Logger
+    let client: SignedStorageClient
     let signer: SigV4Signer
-    let endpoint: ServiceEndpoint
     /// The raw (not percent-encoded) path of the bucket: `/<bucket>` path-style, empty virtual-hosted.
     let bucketPath: String
-    let now: @Sendable () -> UTCTimestamp
-    let retrySleep: @Sendable (Duration) async throws -> Void
+
+    var endpoint: ServiceEndpoint { client.endpoint }
 
     /// - Parameters:
     ///   - httpClient: shared by every sink of the process and owned by the caller (never shut down here).
@@ -34,77 +30,64 @@ public struct S3Sink: Sink {
         now: @escaping @Sendable () -> UTCTimestamp = { UTCTimestamp.now() },
         retrySleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     ) throws(SinkError) {
-        self.configuration = configuration
-        self.s3 = s3
-        self.httpClient = httpClient
-        self.logger = logger
-        self.requestTimeout = requestTimeout
-        self.now = now
-        self.retrySleep = retrySleep
-        self.signer = SigV4Signer(accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, sessionToken: s3.sessionToken, region: s3.region, service: "s3")
+        let endpoint: ServiceEndpoint
         if let url = s3.endpoint {
-            guard let endpoint = ServiceEndpoint(url) else {
-                throw SinkError(sinkType: SinkConfiguration.s3Type, message: "options.endpoint \"\(url)\" is not an http:// or https:// URL without query", isRetryable: false)
-            }
-            self.endpoint = endpoint
-            self.bucketPath = PercentEncoding.decode(endpoint.basePath) + "/" + s3.bucketName
+            endpoint = try ServiceEndpoint(option: url, sinkType: SinkConfiguration.s3Type)
+            bucketPath = PercentEncoding.decode(endpoint.basePath) + "/" + s3.bucketName
         } else {
             let domain = s3.region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
             if s3.bucketName.contains(".") {
                 // A dotted bucket name does not match the wildcard TLS certificate of virtual-hosted style.
-                self.endpoint = ServiceEndpoint(scheme: "https", host: "s3.\(s3.region).\(domain)")
-                self.bucketPath = "/" + s3.bucketName
+                endpoint = ServiceEndpoint(scheme: "https", host: "s3.\(s3.region).\(domain)")
+                bucketPath = "/" + s3.bucketName
             } else {
-                self.endpoint = ServiceEndpoint(scheme: "https", host: "\(s3.bucketName).s3.\(s3.region).\(domain)")
-                self.bucketPath = ""
+                endpoint = ServiceEndpoint(scheme: "https", host: "\(s3.bucketName).s3.\(s3.region).\(domain)")
+                bucketPath = ""
             }
         }
+        self.configuration = configuration
+        self.s3 = s3
+        self.signer = SigV4Signer(accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, sessionToken: s3.sessionToken, region: s3.region, service: "s3")
+        self.client = SignedStorageClient(
+            configuration: configuration, httpClient: httpClient, endpoint: endpoint, requestTimeout: requestTimeout,
+            logger: logger, now: now, dialect: .init(requestIdHeader: "x-amz-request-id", errorCodeHeader: nil, objectNotFoundCode: "NoSuchKey"),
+            retrySleep: retrySleep
+        )
     }
 
     /// HEAD Bucket: the bucket must exist and the credentials must reach it (SPEC §7: a missing bucket fails with
     /// a clear message).
-    public func prepare() async throws {
-        try await retryExecutor().run {
-            let response = try await send(.HEAD, rawPath: bucketPath.isEmpty ? "/" : bucketPath)
+    public func prepare() async throws(SinkError) {
+        try await client.retryExecutor.run { () async throws(SinkError) in
+            let response = try await send(.HEAD, rawPath: bucketRequestPath)
             if response.isSuccess { return }
             throw await bucketFailure(response)
         }
     }
 
-    public func put(_ objectName: String, body: [UInt8]) async throws {
+    public func put(_ objectName: String, body: [UInt8]) async throws(SinkError) {
         let payloadHash = SigV4Signer.sha256Hex(body)
-        try await retryExecutor().run {
-            let response = try await send(
+        _ = try await client.perform(doing: "cannot write to bucket \(s3.bucketName)", object: objectName) { () async throws(SinkError) in
+            try await send(
                 .PUT, rawPath: objectPath(objectName), body: body, payloadHash: payloadHash,
                 extraHeaders: [("Content-Type", "application/json")], object: objectName
             )
-            if response.isSuccess { return }
-            throw failure(response, doing: "cannot write to bucket \(s3.bucketName)", object: objectName)
         }
     }
 
     /// Reads an object back (signed GET Object), for checks and tests.
-    public func get(_ objectName: String, limit: Int = 64 * 1024 * 1024) async throws -> [UInt8] {
-        try await retryExecutor().run {
-            let response = try await send(.GET, rawPath: objectPath(objectName), object: objectName, bodyLimit: limit)
-            if response.isSuccess { return response.body }
-            throw failure(response, doing: "cannot read from bucket \(s3.bucketName)", object: objectName)
-        }
+    public func get(_ objectName: String, limit: Int = 64 * 1024 * 1024) async throws(SinkError) -> [UInt8] {
+        try await client.perform(doing: "cannot read from bucket \(s3.bucketName)", object: objectName) { () async throws(SinkError) in
+            try await send(.GET, rawPath: objectPath(objectName), object: objectName, bodyLimit: limit)
+        }.body
     }
 
+    /// The raw path of an object: each byte is encoded once when signed and sent.
     func objectPath(_ objectName: String) -> String {
         bucketPath + "/" + objectName
     }
 
-    private func retryExecutor() -> RetryExecutor {
-        let logger = self.logger
-        let location = configuration.location
-        return RetryExecutor(policy: configuration.retryPolicy, sleep: retrySleep) { error, retry, delay in
-            logger.warning("S3 request failed, retrying", metadata: [
-                "error": "\(error)", "retry": "\(retry)", "delay": "\(delay)", "sink": "\(location)",
-            ])
-        }
-    }
+    private var bucketRequestPath: String { bucketPath.isEmpty ? "/" : bucketPath }
 
     /// Signs and sends one request. The signed path is the path sent: each raw byte encoded once.
     private func send(
@@ -115,20 +98,16 @@ public struct S3Sink: Sink {
         payloadHash: String = SigV4Signer.emptyPayloadHash,
         extraHeaders: [(name: String, value: String)] = [],
         object: String? = nil,
-        bodyLimit: Int = StorageTransport.errorBodyLimit
+        bodyLimit: Int = SignedStorageClient.errorBodyLimit
     ) async throws(SinkError) -> StorageResponse {
         let signed = signer.sign(
             method: method.rawValue, path: rawPath, query: query,
-            headers: [("Host", endpoint.host)] + extraHeaders, payloadHash: payloadHash, date: now()
+            headers: [("Host", endpoint.host)] + extraHeaders, payloadHash: payloadHash, date: client.now()
         )
-        let url = endpoint.url(path: SigV4Signer.canonicalURI(rawPath), query: SigV4Signer.canonicalQuery(query))
-        return try await StorageTransport.send(
-            client: httpClient, method: method, url: url, headers: signed.headers, body: body,
-            timeout: requestTimeout.timeAmount,
-            bodyLimit: bodyLimit, logger: logger
-        ) { message, retryable in
-            SinkError(sinkType: SinkConfiguration.s3Type, objectName: object, message: message, isRetryable: retryable)
-        }
+        return try await client.send(
+            method, path: SigV4Signer.canonicalURI(rawPath), query: SigV4Signer.canonicalQuery(query),
+            headers: signed.headers, body: body, object: object, bodyLimit: bodyLimit
+        )
     }
 
     /// Why HEAD Bucket failed. HEAD answers carry no body, so a 404 is named `NoSuchBucket` here, and for another
@@ -137,45 +116,24 @@ public struct S3Sink: Sink {
         let bucket = s3.bucketName
         switch response.status {
         case 404:
-            return SinkError(
-                sinkType: SinkConfiguration.s3Type, httpStatus: 404, serviceCode: "NoSuchBucket",
-                message: "bucket \"\(bucket)\" does not exist (\(configuration.location)); create it or fix options.bucketName",
-                isRetryable: false
+            return client.error(
+                "bucket \"\(bucket)\" does not exist (\(configuration.location)); create it or fix options.bucketName",
+                httpStatus: 404, serviceCode: "NoSuchBucket", retryable: false
             )
         case 301, 307, 400:
             guard let actual = response.header("x-amz-bucket-region"), actual != s3.region else { fallthrough }
-            return SinkError(
-                sinkType: SinkConfiguration.s3Type, httpStatus: response.status, serviceCode: "PermanentRedirect",
-                message: "bucket \"\(bucket)\" is in region \(actual), not \(s3.region); fix credentials.region",
-                isRetryable: false
+            return client.error(
+                "bucket \"\(bucket)\" is in region \(actual), not \(s3.region); fix credentials.region",
+                httpStatus: response.status, serviceCode: "PermanentRedirect", retryable: false
             )
         default:
             var explained = response
             if ServiceErrorBody(xml: response.body).code == nil, !SinkError.isRetryable(httpStatus: response.status),
-               let listing = try? await send(.GET, rawPath: bucketPath.isEmpty ? "/" : bucketPath, query: [("max-keys", "0")]),
+               let listing = try? await send(.GET, rawPath: bucketRequestPath, query: [("max-keys", "0")]),
                listing.status == response.status {
                 explained = listing
             }
-            return failure(explained, doing: "cannot reach bucket \(bucket)", object: nil)
+            return client.failure(explained, doing: "cannot reach bucket \(bucket)", object: nil)
         }
-    }
-
-    /// An S3 error answer as a `SinkError`: S3's `<Code>` and `<Message>`, never the request's headers.
-    private func failure(_ response: StorageResponse, doing action: String, object: String?) -> SinkError {
-        let parsed = ServiceErrorBody(xml: response.body)
-        var message = "\(action): " + (parsed.message ?? "HTTP \(response.status) \(HTTPResponseStatus(statusCode: response.status).reasonPhrase)")
-        if let requestId = response.header("x-amz-request-id") { message += " [request id \(requestId)]" }
-        return SinkError(
-            sinkType: SinkConfiguration.s3Type, objectName: object, httpStatus: response.status,
-            serviceCode: parsed.code ?? (response.status == 404 && object != nil ? "NoSuchKey" : nil), message: message,
-            isRetryable: SinkError.isRetryable(httpStatus: response.status)
-        )
-    }
-}
-
-extension Duration {
-    /// NIO's `TimeAmount` of this duration.
-    var timeAmount: TimeAmount {
-        .nanoseconds(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
     }
 }

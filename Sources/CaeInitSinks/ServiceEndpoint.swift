@@ -31,6 +31,14 @@ struct ServiceEndpoint: Sendable, Equatable {
         self.basePath = path
     }
 
+    /// `options.endpoint` of a remote sink, parsed; a `SinkError` naming the option when it cannot be.
+    init(option url: String, sinkType: String) throws(SinkError) {
+        guard let endpoint = ServiceEndpoint(url) else {
+            throw SinkError(sinkType: sinkType, message: "options.endpoint \"\(url)\" is not an http:// or https:// URL without query", isRetryable: false)
+        }
+        self = endpoint
+    }
+
     init(scheme: String, host: String, basePath: String = "") {
         self.scheme = scheme
         self.host = host

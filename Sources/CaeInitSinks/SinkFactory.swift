@@ -9,17 +9,23 @@ public struct SinkFactory: Sendable {
     public let logger: Logger
     /// See `LocalDirectorySink.auditLogPath`.
     public let localAuditLogPath: String?
+    /// The threads each Local Directory sink writes with (`LocalDirectorySink.defaultWriterThreads`).
+    public let localWriterThreads: Int
 
-    public init(httpClient: HTTPClient, logger: Logger, localAuditLogPath: String? = nil) {
+    public init(
+        httpClient: HTTPClient, logger: Logger, localAuditLogPath: String? = nil,
+        localWriterThreads: Int = LocalDirectorySink.defaultWriterThreads
+    ) {
         self.httpClient = httpClient
         self.logger = logger
         self.localAuditLogPath = localAuditLogPath
+        self.localWriterThreads = localWriterThreads
     }
 
-    public func makeSink(for configuration: SinkConfiguration) throws -> any Sink {
+    public func makeSink(for configuration: SinkConfiguration) throws(SinkError) -> any Sink {
         switch configuration.destination {
         case .localDirectory(let local):
-            return LocalDirectorySink(configuration: configuration, local: local, auditLogPath: localAuditLogPath)
+            return LocalDirectorySink(configuration: configuration, local: local, writerThreads: localWriterThreads, auditLogPath: localAuditLogPath)
         case .s3(let s3):
             return try S3Sink(configuration: configuration, s3: s3, httpClient: httpClient, logger: logger)
         case .azureBlob(let azure):

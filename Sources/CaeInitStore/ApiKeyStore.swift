@@ -23,9 +23,10 @@ public struct ApiKeyStore: Sendable {
         }
         let key = Self.newKey()
         let inserted = try await connection.query("""
-            INSERT INTO cae_api_key (name, key_hash, domains, all_domains) VALUES ($1, $2, coalesce($3::jsonb, '[]'), $4)
+            INSERT INTO cae_api_key (name, key_hash, domains, all_domains)
+            VALUES (\(name), \(Self.hash(key)), coalesce(\(scope.domainsJSON)::jsonb, '[]'), \(scope == .allDomains))
             ON CONFLICT (name) DO NOTHING
-            """, [name, Self.hash(key), scope.domainsJSON, scope == .allDomains ? "true" : "false"])
+            """)
         if inserted.affectedRows == 0 {
             throw StoreError(.invalidInput, "an API key named \"\(name)\" already exists (names are never reused, even revoked)")
         }
@@ -34,7 +35,8 @@ public struct ApiKeyStore: Sendable {
 
     public func list() async throws(PostgresError) -> [ApiKeyInfo] {
         let rows = try await connection.query("""
-            SELECT name, all_domains, domains::text, \(Self.timestamp("created_at")), \(Self.timestamp("last_used_at")), \(Self.timestamp("revoked_at"))
+            SELECT name, all_domains, domains::text, \(unescaped: Self.timestamp("created_at")), \(unescaped: Self.timestamp("last_used_at")),
+                   \(unescaped: Self.timestamp("revoked_at"))
             FROM cae_api_key ORDER BY created_at, name
             """)
         return rows.rows.map { row in
@@ -44,20 +46,21 @@ public struct ApiKeyStore: Sendable {
 
     /// Revokes the key at once (the next request with it gets 401); false when there is no such active key.
     public func revoke(name: String) async throws(PostgresError) -> Bool {
-        let rows = try await connection.query("UPDATE cae_api_key SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL", [name])
+        let rows = try await connection.query("UPDATE cae_api_key SET revoked_at = now() WHERE name = \(name) AND revoked_at IS NULL")
         return rows.affectedRows == 1
     }
 
     /// The identity of an active key, nil for an unknown or revoked one. Notes the use (at most once a minute).
     public func authenticate(_ key: String) async throws(PostgresError) -> ApiKeyIdentity? {
         guard key.hasPrefix(Self.keyPrefix), key.utf8.count < 200 else { return nil }
+        let hash = Self.hash(key)
         let rows = try await connection.query("""
             WITH used AS (
                 UPDATE cae_api_key SET last_used_at = now()
-                WHERE key_hash = $1 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+                WHERE key_hash = \(hash) AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
             )
-            SELECT name, all_domains, domains::text FROM cae_api_key WHERE key_hash = $1 AND revoked_at IS NULL
-            """, [Self.hash(key)])
+            SELECT name, all_domains, domains::text FROM cae_api_key WHERE key_hash = \(hash) AND revoked_at IS NULL
+            """)
         guard let row = rows.first else { return nil }
         return ApiKeyIdentity(name: row[0]!, scope: Self.scope(allDomains: row[1], domains: row[2]))
     }

@@ -14,8 +14,11 @@ public struct Claim: Sendable, Equatable {
     public let sink: JSONValue
     public let filters: JSONObject?
     public let initWithHistory: Bool
+    /// What is wrong with the stored subscription (a sink that does not open, filters that are not an object):
+    /// the filter fails with it before anything is written.
+    public let problem: String?
 
-    public init(subscriptionId: String, key: String, claimId: String, attempt: Int, initializer: String, sink: JSONValue, filters: JSONObject?, initWithHistory: Bool) {
+    public init(subscriptionId: String, key: String, claimId: String, attempt: Int, initializer: String, sink: JSONValue, filters: JSONObject?, initWithHistory: Bool, problem: String? = nil) {
         self.subscriptionId = subscriptionId
         self.key = key
         self.claimId = claimId
@@ -24,32 +27,9 @@ public struct Claim: Sendable, Equatable {
         self.sink = sink
         self.filters = filters
         self.initWithHistory = initWithHistory
+        self.problem = problem
     }
 
     /// `<subscription id>/<key>`, for logs.
     public var filterName: String { "\(subscriptionId)/\(key)" }
-}
-
-/// A summary of the filters by status, with who holds the pending ones.
-public struct KeyFilterStatusReport: Sendable {
-    public struct PendingFilter: Sendable {
-        public let subscriptionId: String
-        public let key: String
-        public let initializer: String?
-        public let attempt: Int
-        public let leaseExpiresAt: String?
-        public let leaseExpired: Bool
-    }
-
-    public struct FailedFilter: Sendable {
-        public let subscriptionId: String
-        public let key: String
-        public let message: String?
-    }
-
-    public let counts: [KeyFilterStatus: Int]
-    public let pending: [PendingFilter]
-    public let failed: [FailedFilter]
-    /// `new` filters waiting for a backoff to end or for their subscription to be resumed.
-    public let waiting: Int
 }

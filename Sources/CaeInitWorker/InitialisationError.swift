@@ -32,6 +32,7 @@ public struct InitialisationError: Error, Sendable, CustomStringConvertible {
         case let error as InitialisationError:
             return error
         case let error as SinkError:
+            if error.isCancellation { return InitialisationError(.cancelled, "cancelled") }
             return InitialisationError(error.isRetryable ? .transient : .permanent, error.description)
         case let error as FolderNameError:
             return InitialisationError(.permanent, error.description)

@@ -5,22 +5,6 @@ import CaeInitStore
 import Logging
 import Metrics
 
-/// Tuning of one initialisation.
-public struct InitialiserOptions: Sendable {
-    /// Sink writes in flight at once per initialisation; default 32.
-    public var maxUploadsInFlight: Int = 32
-    /// Rows read from PostgreSQL per round trip to the connection's thread; default 500.
-    public var readBatchSize: Int = 500
-    /// Sink writes started per second at most, to spare a throttling sink; default nil (no limit).
-    public var maxWritesPerSecond: Double? = nil
-
-    public init(maxUploadsInFlight: Int = 32, readBatchSize: Int = 500, maxWritesPerSecond: Double? = nil) {
-        self.maxUploadsInFlight = maxUploadsInFlight
-        self.readBatchSize = readBatchSize
-        self.maxWritesPerSecond = maxWritesPerSecond
-    }
-}
-
 /// What a completed initialisation wrote.
 public struct InitialisationResult: Sendable {
     public let counts: InitialisationCounts
@@ -49,7 +33,7 @@ public struct Initialiser: Sendable {
 
     /// - Parameter claimStillHeld: asked right before the manifest is written; false stops the run.
     public func run(_ claim: Claim, claimStillHeld: @Sendable () async throws -> Bool) async throws -> InitialisationResult {
-        let startedAt = Clock.epochMilliseconds()
+        let startedAt = WallClock.epochMilliseconds()
         let configuration: SinkConfiguration
         do {
             configuration = try SinkConfiguration(json: claim.sink)
@@ -76,13 +60,12 @@ public struct Initialiser: Sendable {
         try await sink.prepare()
 
         let connection = try await PostgresConnection.connect(dossierConninfo, applicationName: "cae-init \(claim.initializer)")
+        defer { Task { await connection.close() } }
         let dossier = DossierStore(connection: connection)
-        try await dossier.beginSnapshot()
-        var counts = InitialisationCounts()
         var pacer = WritePacer(perSecond: options.maxWritesPerSecond)
-        let periods: [SituationPeriod]
-        do {
-            periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
+        let (periods, counts) = try await dossier.withSnapshot { () async throws -> ([SituationPeriod], InitialisationCounts) in
+            var counts = InitialisationCounts()
+            let periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
             let rules = HistoryRules(periods: periods)
             for kind in ObjectKind.allCases {
                 let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
@@ -93,16 +76,13 @@ public struct Initialiser: Sendable {
                     throw error
                 }
             }
-        } catch {
-            await dossier.endSnapshot()
-            throw error
+            return (periods, counts)
         }
-        await dossier.endSnapshot()
 
         guard try await claimStillHeld() else {
             throw InitialisationError(.claimLost, "the claim was lost before the manifest was written")
         }
-        let finishedAt = Clock.epochMilliseconds()
+        let finishedAt = WallClock.epochMilliseconds()
         let manifest = InitialisationManifest(
             subscriptionId: claim.subscriptionId, entiteId: claim.key, initializer: claim.initializer,
             startedAt: startedAt, finishedAt: finishedAt, initWithHistory: claim.initWithHistory,
@@ -128,23 +108,21 @@ public struct Initialiser: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             var inFlight = 0
             var grouper = VersionChainGrouper()
+            // The same per-object step `cae-init render` runs: rules, documents, filters, names.
+            let pipeline = DocumentPipeline(entiteId: claim.key, withHistory: withHistory, rules: rules, filter: filter, naming: naming)
             func emit(_ chain: [ObjectVersion]) async throws {
-                for (version, role) in try rules.select(chain: chain, withHistory: withHistory) {
-                    let document = DossierDocument.build(entiteId: claim.key, version: version)
-                    guard filter.matches(document) else { continue }
-                    let name = try naming.objectName(of: document, version: version)
-                    let body = JSONValue.object(document).serializedBytes()
+                for file in try pipeline.files(for: chain) {
                     if inFlight >= limit {
                         try await group.next()
                         inFlight -= 1
                     }
                     try await localPacer.wait()
                     group.addTask {
-                        try await sink.put(name, body: body)
+                        try await sink.put(file.name, body: file.body)
                         filesWritten.increment()
                     }
                     inFlight += 1
-                    localCounts.add(kind, role)
+                    localCounts.add(file.kind, file.role)
                 }
             }
             while let batch = try await stream.next(limit: options.readBatchSize) {
@@ -175,16 +153,3 @@ struct WritePacer {
         next = max(next, now) + interval
     }
 }
-
-enum Clock {
-    static func epochMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
-}
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -6,7 +6,8 @@ struct CaeInit: AsyncParsableCommand {
         commandName: "cae-init",
         abstract: "Initialises the key filters of event-sink subscriptions: writes each dossier's journals, comptes and écritures to the subscription's sink.",
         subcommands: [
-            Migrate.self, Fixtures.self, Subscriptions.self, KeyFilters.self, RunOnce.self, Worker.self, Status.self, Serve.self, ApiKeys.self,
+            Migrate.self, Fixtures.self, Secrets.self, Subscriptions.self, KeyFilters.self, RunOnce.self, Worker.self, Status.self,
+            Render.self, Check.self, Explain.self, Serve.self, ApiKeys.self,
         ]
     )
 }

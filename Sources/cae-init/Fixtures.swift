@@ -21,9 +21,9 @@ struct Fixtures: AsyncParsableCommand {
                         throw CLIError("\(file): \(error) (nothing was loaded)")
                     }
                 }
-                let store = DossierStore(connection: try await database.connectDossiers())
+                // All files in one transaction: PostgreSQL refusing one (a value it cannot store) loads none.
+                try await DossierStore(connection: try await database.connectDossiers()).load(fixtures.map(\.1))
                 for (file, fixture) in fixtures {
-                    try await store.load(fixture)
                     let counts = ObjectKind.allCases.map { kind in
                         let versions = fixture.versions[kind] ?? []
                         return "\(versions.filter(\.isCurrent).count) \(kind.fixtureKey) (+\(versions.filter { !$0.isCurrent }.count) history)"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaeInitAPI
+import CaeInitApp
 import CaeInitStore
 import Logging
 import Metrics
@@ -22,32 +23,27 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         try await reportingErrors {
-            let storeConninfo = try database.storeConninfo()
-            let (host, port, maxConnections, allowLocalDirectorySinks) = (self.host, self.port, self.maxConnections, self.allowLocalDirectorySinks)
-            let makeAPI = { (registry: PrometheusCollectorRegistry, logger: Logger) -> any Service in
-                APIService(
-                    storeConninfo: storeConninfo, sealer: .plaintext, host: host, port: port, logger: logger,
-                    maximumConnections: maxConnections, allowLocalDirectorySinks: allowLocalDirectorySinks,
-                    metricsExposition: { registry.emitToBuffer() }
-                )
-            }
-            if worker {
-                try await runWorker(database: database, arguments: workerArguments, exitWhenIdle: false, metricsHost: host, metricsPort: nil,
-                                    additionalServices: { registry, logger in [makeAPI(registry, logger)] }) { _ in }
-                return
-            }
-            database.bootstrapLogging()
+            try database.bootstrapLogging()
             let logger = Logger(label: "cae-init")
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-            // Fail fast, with the conninfo (no password), when the store cannot be reached at start.
-            _ = try await database.connectStore()
-            let group = ServiceGroup(configuration: .init(
-                services: [.init(service: makeAPI(registry, logger))],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            ))
-            try await group.run()
+            let sealer = try database.sealer()
+            let configuration = AppConfiguration(
+                storeConninfo: try database.storeConninfo(),
+                dossierConninfo: try database.dossierConninfo(),
+                worker: worker ? try workerArguments.workerOptions(exitWhenIdle: false) : nil,
+                sinkAuditLogPath: workerArguments.sinkAuditLog,
+                sealer: sealer
+            )
+            // Fail fast, with the conninfo (no password), when a database cannot be reached at start.
+            try await database.connectStore().close()
+            if worker { try await database.connectDossiers().close() }
+            let api = APIService(
+                storeConninfo: configuration.storeConninfo, sealer: sealer, host: host, port: port, logger: logger,
+                maximumConnections: maxConnections, allowLocalDirectorySinks: allowLocalDirectorySinks,
+                metricsExposition: { registry.emitToBuffer() }
+            )
+            try await buildApp(configuration, registry: registry, logger: logger).adding([.init(service: api)]).run()
         }
     }
 }

@@ -24,7 +24,7 @@ struct Subscriptions: AsyncParsableCommand {
                 } catch let error as CaeInitCore.ValidationError {
                     throw CLIError("\(file): \(error) (nothing was created)")
                 }
-                let store = SubscriptionStore(connection: try await database.connectStore())
+                let store = try await database.subscriptionStore(warnIfNoKey: true)
                 print(try await store.create(draft).document().prettySerialized())
             }
         }
@@ -37,7 +37,7 @@ struct Subscriptions: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let store = SubscriptionStore(connection: try await database.connectStore())
+                let store = try await database.subscriptionStore()
                 guard let subscription = try await store.subscription(id: id) else { throw CLIError("no subscription \(id)") }
                 print(subscription.document().prettySerialized())
             }
@@ -51,49 +51,57 @@ struct Subscriptions: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let store = SubscriptionStore(connection: try await database.connectStore())
+                let store = try await database.subscriptionStore()
                 print(JSONValue.array(try await store.subscriptions(domain: domain).map { $0.document() }).prettySerialized())
             }
         }
     }
 
-    struct Suspend: AsyncParsableCommand {
+    struct Suspend: StoreAction {
         static let configuration = CommandConfiguration(abstract: "Suspends a subscription: its new filters wait.")
         @OptionGroup var database: DatabaseOptions
         @Argument var id: String
 
-        func run() async throws {
-            try await reportingErrors {
-                try await SubscriptionStore(connection: try await database.connectStore()).setSuspended(subscriptionId: id, true)
-                print("suspended \(id)")
-            }
+        func act(on store: SubscriptionStore) async throws -> String {
+            try await store.setSuspended(subscriptionId: id, true)
+            return "suspended \(id)"
         }
     }
 
-    struct Resume: AsyncParsableCommand {
+    struct Resume: StoreAction {
         static let configuration = CommandConfiguration(abstract: "Resumes a suspended subscription.")
         @OptionGroup var database: DatabaseOptions
         @Argument var id: String
 
-        func run() async throws {
-            try await reportingErrors {
-                try await SubscriptionStore(connection: try await database.connectStore()).setSuspended(subscriptionId: id, false)
-                print("resumed \(id)")
-            }
+        func act(on store: SubscriptionStore) async throws -> String {
+            try await store.setSuspended(subscriptionId: id, false)
+            return "resumed \(id)"
         }
     }
 
-    struct Delete: AsyncParsableCommand {
+    struct Delete: StoreAction {
         static let configuration = CommandConfiguration(abstract: "Deletes a subscription and its filters; runs going on stop and write no status.")
         @OptionGroup var database: DatabaseOptions
         @Argument var id: String
 
-        func run() async throws {
-            try await reportingErrors {
-                try await SubscriptionStore(connection: try await database.connectStore()).deleteSubscription(id: id)
-                print("deleted \(id)")
-            }
+        func act(on store: SubscriptionStore) async throws -> String {
+            try await store.deleteSubscription(id: id)
+            return "deleted \(id)"
         }
+    }
+}
+
+/// A command that does one thing to the subscription store and prints one line: the shared connection and error
+/// reporting of the small subcommands.
+protocol StoreAction: AsyncParsableCommand {
+    var database: DatabaseOptions { get }
+    /// Does the action; returns the line to print.
+    func act(on store: SubscriptionStore) async throws -> String
+}
+
+extension StoreAction {
+    func run() async throws {
+        try await reportingErrors { print(try await act(on: try await database.subscriptionStore())) }
     }
 }
 
@@ -109,43 +117,36 @@ struct KeyFilters: AsyncParsableCommand {
         @Argument(help: "Dossier keys (entite_id UUIDs).") var keys: [String]
     }
 
-    struct Add: AsyncParsableCommand {
+    struct Add: StoreAction {
         static let configuration = CommandConfiguration(abstract: "Adds dossiers as new filters (keys already listed are left as they are).")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var target: Target
 
-        func run() async throws {
-            try await reportingErrors {
-                let store = SubscriptionStore(connection: try await database.connectStore())
-                let added = try await store.addKeyFilters(subscriptionId: target.subscription, keys: target.keys)
-                print("added \(added.count) key filter(s) to \(target.subscription)" + (added.count < target.keys.count ? " (\(target.keys.count - added.count) already listed, left as they are)" : ""))
-            }
+        func act(on store: SubscriptionStore) async throws -> String {
+            let added = try await store.addKeyFilters(subscriptionId: target.subscription, keys: target.keys)
+            return "added \(added.count) key filter(s) to \(target.subscription)" + (added.count < target.keys.count ? " (\(target.keys.count - added.count) already listed, left as they are)" : "")
         }
     }
 
-    struct Reset: AsyncParsableCommand {
+    struct Reset: StoreAction {
         static let configuration = CommandConfiguration(abstract: "Puts filters back to new: the dossiers are initialised again; a run going on is discarded.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var target: Target
 
-        func run() async throws {
-            try await reportingErrors {
-                try await SubscriptionStore(connection: try await database.connectStore()).resetKeyFilters(subscriptionId: target.subscription, keys: target.keys)
-                print("reset \(target.keys.count) key filter(s) of \(target.subscription) to new")
-            }
+        func act(on store: SubscriptionStore) async throws -> String {
+            try await store.resetKeyFilters(subscriptionId: target.subscription, keys: target.keys)
+            return "reset \(target.keys.count) key filter(s) of \(target.subscription) to new"
         }
     }
 
-    struct Remove: AsyncParsableCommand {
+    struct Remove: StoreAction {
         static let configuration = CommandConfiguration(abstract: "Removes filters; a run going on stops and writes no status.")
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var target: Target
 
-        func run() async throws {
-            try await reportingErrors {
-                try await SubscriptionStore(connection: try await database.connectStore()).removeKeyFilters(subscriptionId: target.subscription, keys: target.keys)
-                print("removed \(target.keys.count) key filter(s) from \(target.subscription)")
-            }
+        func act(on store: SubscriptionStore) async throws -> String {
+            try await store.removeKeyFilters(subscriptionId: target.subscription, keys: target.keys)
+            return "removed \(target.keys.count) key filter(s) from \(target.subscription)"
         }
     }
 }

@@ -8,28 +8,53 @@ func fixtureText(_ name: String) throws -> String {
     try String(contentsOf: repositoryRoot.appendingPathComponent("Fixtures/\(name)"), encoding: .utf8)
 }
 
-/// The object names and documents the rules select for a fixture, computed with the core alone (no I/O).
-func initialisationFiles(_ fixture: DossierFixture, withHistory: Bool, folderProperty: String = "entite_id", filter: DocumentFilter = DocumentFilter(JSONObject())) throws -> [String: String] {
-    let rules = HistoryRules(periods: withHistory ? fixture.periods : [])
-    let naming = ObjectNaming(folderProperty: folderProperty)
-    var files: [String: String] = [:]
-    for kind in ObjectKind.allCases {
-        let versions = (fixture.versions[kind] ?? []).sorted { ($0.id, $0.validFrom) < ($1.id, $1.validFrom) }
-        var grouper = VersionChainGrouper()
-        var chains: [[ObjectVersion]] = []
-        for version in versions where withHistory || version.isCurrent {
-            if let chain = grouper.add(version) { chains.append(chain) }
-        }
-        if let chain = grouper.finish() { chains.append(chain) }
-        for chain in chains {
-            for (version, _) in try rules.select(chain: chain, withHistory: withHistory) {
-                let document = DossierDocument.build(entiteId: fixture.entiteId, version: version)
-                guard filter.matches(document) else { continue }
-                files[try naming.objectName(of: document, version: version)] = JSONValue.object(document).serialized()
-            }
+/// The golden cases' folder, `Fixtures/cases`.
+let casesRoot = repositoryRoot.appendingPathComponent("Fixtures/cases")
+
+/// Every case folder's name, sorted: each sub-folder of `Fixtures/cases` is a case.
+func caseNames() -> [String] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: casesRoot.path)) ?? []
+    return entries.filter { !$0.hasPrefix(".") }.sorted()
+}
+
+/// Every regular file below `root`, by path relative to it, with its bytes.
+func readTree(_ root: URL) -> [String: [UInt8]] {
+    var files: [String: [UInt8]] = [:]
+    guard let enumerator = FileManager.default.enumerator(atPath: root.path) else { return files }
+    while let relative = enumerator.nextObject() as? String {
+        var isDirectory: ObjCBool = false
+        let path = root.appendingPathComponent(relative).path
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+           let data = FileManager.default.contents(atPath: path) {
+            files[relative] = Array(data)
         }
     }
     return files
+}
+
+/// Reads a case folder (dossier.json, subscription.json if any, expected/ or expected-failure.txt).
+func loadCase(_ folder: URL) throws -> GoldenCase {
+    func text(_ name: String) throws -> String? {
+        let file = folder.appendingPathComponent(name)
+        return FileManager.default.fileExists(atPath: file.path) ? try String(contentsOf: file, encoding: .utf8) : nil
+    }
+    let expected = folder.appendingPathComponent(GoldenCase.expectedFolder)
+    let failure = try text(GoldenCase.expectedFailureFile)
+    guard FileManager.default.fileExists(atPath: expected.path) || failure != nil else {
+        throw CaseFolderError("\(folder.lastPathComponent): no expected/ folder nor expected-failure.txt")
+    }
+    return try GoldenCase.parse(
+        name: folder.lastPathComponent,
+        dossier: try String(contentsOf: folder.appendingPathComponent(GoldenCase.dossierFile), encoding: .utf8),
+        subscription: try text(GoldenCase.subscriptionFile),
+        expected: readTree(expected),
+        expectedFailure: failure
+    )
+}
+
+struct CaseFolderError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 func version(_ id: String, _ validFrom: Int64, _ validTo: Int64, kind: ObjectKind = .journal) -> ObjectVersion {

@@ -28,25 +28,12 @@ struct EndToEndTests {
         let files = directory.files(under: "out")
         let dossierFiles = files.filter { !$0.key.hasPrefix("_manifests/") }
         let e = Self.historyEntite
-        #expect(dossierFiles.keys.filter { $0.hasPrefix(e) }.sorted() == [
-            "\(e)/compte/c1000000-0000-4000-8000-000000000001_1730000000000.json",
-            "\(e)/compte/c1000000-0000-4000-8000-000000000001_1745000000000.json",
-            "\(e)/compte/c1000000-0000-4000-8000-000000000002_1600000000000.json",
-            "\(e)/compte/c1000000-0000-4000-8000-000000000003_1600000000000.json",
-            "\(e)/ecriture/e1000000-0000-4000-8000-000000000001_1730000000000.json",
-            "\(e)/ecriture/e1000000-0000-4000-8000-000000000002_1727740795000.json",
-            "\(e)/ecriture/e1000000-0000-4000-8000-000000000002_1735689600001.json",
-            "\(e)/ecriture/e1000000-0000-4000-8000-000000000003_1730000000000.json",
-            "\(e)/journal/1a8793c7-02a1-4e83-aa49-074d0021bf4a_1727740800000.json",
-            "\(e)/journal/1a8793c7-02a1-4e83-aa49-074d0021bf4a_1735689600000.json",
-            "\(e)/journal/a2000000-0000-4000-8000-000000000002_1743465601000.json",
-            "\(e)/journal/a2000000-0000-4000-8000-000000000004_1720000000000.json",
-        ])
-        #expect(String(decoding: files["\(e)/journal/1a8793c7-02a1-4e83-aa49-074d0021bf4a_1735689600000.json"] ?? [], as: UTF8.self) ==
-            #"{"entite_id":"7e9030b3-40e9-4726-8d8c-9bfbadc59844","application_id":"1999353e-52d1-4598-b76e-6fcbd15620fe","timestamp":1735689600000,"id":"1a8793c7-02a1-4e83-aa49-074d0021bf4a","code":"OD3","libelle":"Opérations diverses","compteContrepartie_id":null,"typeContrepartie":1,"type":2,"ferme":false,"validFrom":1735689600000,"validTo":0}"#)
-        #expect(String(decoding: files["\(e)/ecriture/e1000000-0000-4000-8000-000000000001_1730000000000.json"] ?? [], as: UTF8.self).contains(#""debit":9999999999999999.99,"credit":0.00"#))
-        #expect(String(decoding: files["\(e)/compte/c1000000-0000-4000-8000-000000000003_1600000000000.json"] ?? [], as: UTF8.self).contains(#""libelle":"Fournisseurs \"divers\"\\ \t tab\nnew line \u0001\u001f end""#))
-        #expect(dossierFiles.keys.filter { $0.hasPrefix(Self.simpleEntite) }.count == 4)
+        // The exact files are the golden cases' (Fixtures/cases/fixture-history, fixture-simple).
+        for (entite, name) in [(e, "fixture-history"), (Self.simpleEntite, "fixture-simple")] {
+            let expected = GoldenCaseIntegrationTests.readTree(fixturePath("cases/\(name)/expected"))
+            let differences = FileComparison.differences(expected: expected, actual: dossierFiles.filter { $0.key.hasPrefix(entite) })
+            #expect(!expected.isEmpty && differences.isEmpty, "\(differences.map(\.description))")
+        }
 
         // The manifest, last, with the counts.
         let manifest = try JSONValue.parse(String(decoding: try #require(files["_manifests/\(id)/\(e).json"]), as: UTF8.self))
@@ -114,21 +101,6 @@ struct EndToEndTests {
             #expect(written["_manifests/\(id)/\(dossier.entiteId).json"] != nil)
         }
         #expect(try await filterStates(id, database: database).values.allSatisfy { $0.status == "ready" })
-    }
-
-    @Test("filters and folderName choose what is written and where")
-    func filtersAndFolderName() async throws {
-        let database = try await TestDatabase.create("filters")
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        try await CLI.succeed(["fixtures", "load"] + Self.fixtures, database: database)
-        _ = try await createSubscription(localSubscription(path: directory.file("out"), keys: [Self.historyEntite], initWithHistory: true, folderName: "numero", filters: #"{"lettrable":true}"#), database: database, in: directory)
-        try await CLI.succeed(["run-once"], database: database)
-        let names = directory.files(under: "out").keys.filter { !$0.hasPrefix("_manifests/") }.sorted()
-        #expect(names == [
-            "411000/compte/c1000000-0000-4000-8000-000000000002_1600000000000.json",
-            "512000/compte/c1000000-0000-4000-8000-000000000001_1745000000000.json",
-        ])
     }
 
     @Test("a folderName property missing from the documents fails the filter, naming the property, and writes no manifest")

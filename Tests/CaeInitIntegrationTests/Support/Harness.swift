@@ -39,7 +39,10 @@ enum TestDatabase {
 
 /// The `cae-init` executable built beside the test bundle.
 enum CLI {
+    /// `CAE_INIT_TEST_CLI` names another build of the CLI (e.g. an older commit's, to show a test failing before
+    /// its fix); by default the one built beside the test bundle.
     static func executable() throws -> String {
+        if let other = ProcessInfo.processInfo.environment["CAE_INIT_TEST_CLI"], !other.isEmpty { return other }
         let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         var directory = bundle
         for _ in 0..<4 {

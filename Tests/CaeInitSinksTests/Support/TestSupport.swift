@@ -2,21 +2,20 @@ import CaeInitCore
 import CaeInitTestSupport
 import Foundation
 
-/// The shared signing vectors: `<repository>/../shared/vectors`, the repository being three levels above this
-/// file (`Tests/CaeInitSinksTests/Support/`). A missing directory fails the test: CI must have `shared/` beside
-/// the clone.
+/// The signing vectors, carried in the repository as test data: `Tests/CaeInitSinksTests/Vectors/` (their
+/// provenance is in the README there). Located from this file (`Tests/CaeInitSinksTests/Support/`), so a clone
+/// needs nothing beside it; the directory is excluded from the target's sources in Package.swift.
 enum Vectors {
     static var directory: URL {
         get throws {
-            let root = URL(fileURLWithPath: #filePath)
+            let vectors = URL(fileURLWithPath: #filePath)
                 .deletingLastPathComponent() // Support
                 .deletingLastPathComponent() // CaeInitSinksTests
-                .deletingLastPathComponent() // Tests
-                .deletingLastPathComponent() // repository root
-            let vectors = root.deletingLastPathComponent().appendingPathComponent("shared/vectors").standardizedFileURL
+                .appendingPathComponent("Vectors")
+                .standardizedFileURL
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: vectors.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw TestFailure("signing vectors not found at \(vectors.path): shared/ must sit beside the repository")
+                throw TestFailure("signing vectors not found at \(vectors.path)")
             }
             return vectors
         }

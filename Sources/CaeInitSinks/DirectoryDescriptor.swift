@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An open directory, named by its path relative to the sink directory (for messages). Every operation is relative
+/// to the descriptor (`openat`, `mkdirat`, `renameat`, `unlinkat`) and never follows a symbolic link, so nothing
+/// planted inside the sink directory can lead a write out of it. Blocking: run it off the cooperative pool.
+struct DirectoryDescriptor: Sendable {
+    let fd: Int32
+    /// The path relative to the sink directory (`.` for the sink directory itself).
+    let path: String
+
+    /// Opens a directory by its absolute path, following links in that path: the operator chose it.
+    static func opening(absolutePath: String) throws(FileFailure) -> DirectoryDescriptor {
+        let fd = open(absolutePath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .posix("open", absolutePath, errno: errno) }
+        return DirectoryDescriptor(fd: fd, path: ".")
+    }
+
+    func release() {
+        _ = close(fd)
+    }
+
+    func child(_ name: String) -> String {
+        path == "." ? name : "\(path)/\(name)"
+    }
+
+    /// The subdirectory `name`, made when `create` and missing. A link or a file there is refused.
+    func subdirectory(_ name: String, create: Bool, mode: mode_t = 0o755) throws(FileFailure) -> DirectoryDescriptor {
+        var fd = openat(self.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 && errno == ENOENT && create {
+            if mkdirat(self.fd, name, mode) != 0 && errno != EEXIST {
+                throw .posix("mkdir", child(name), errno: errno)
+            }
+            fd = openat(self.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        }
+        guard fd >= 0 else {
+            let code = errno
+            if (code == ELOOP || code == ENOTDIR || code == EMLINK), isSymbolicLink(name) { throw .symbolicLink(child(name)) }
+            throw .posix("open", child(name), errno: code)
+        }
+        return DirectoryDescriptor(fd: fd, path: child(name))
+    }
+
+    /// Whether `name` is a symbolic link (not followed).
+    func isSymbolicLink(_ name: String) -> Bool {
+        var info = stat()
+        return fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    /// Whether `name` exists and is a directory (not followed).
+    func isDirectory(_ name: String) -> Bool {
+        var info = stat()
+        return fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Creates `name` exclusively (never through a link) and writes `bytes` to it, fsynced. A failure removes it.
+    func createFile(_ name: String, bytes: [UInt8]) throws(FileFailure) {
+        let fd = openat(self.fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .posix("open", child(name), errno: errno) }
+        var written = 0
+        var failure: FileFailure?
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { buffer in
+                write(fd, buffer.baseAddress! + written, buffer.count - written)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = .posix("write", child(name), errno: errno)
+                break
+            }
+            written += n
+        }
+        if failure == nil, fsync(fd) != 0 { failure = .posix("fsync", child(name), errno: errno) }
+        _ = close(fd)
+        if let failure {
+            unlinkat(self.fd, name, 0)
+            throw failure
+        }
+    }
+
+    /// Renames `name` (in this directory) over `target` in `directory`. A link at the target is refused rather
+    /// than replaced: it was planted, and the operator should see it.
+    func rename(_ name: String, to target: String, in directory: DirectoryDescriptor) throws(FileFailure) {
+        if directory.isSymbolicLink(target) { throw .symbolicLink(directory.child(target)) }
+        guard renameat(fd, name, directory.fd, target) == 0 else {
+            throw .posix("rename", directory.child(target), errno: errno)
+        }
+    }
+
+    /// Unlinks `name`; a directory only when empty. Errors ignored: used to tidy up.
+    func remove(_ name: String, directory: Bool = false) {
+        unlinkat(fd, name, directory ? AT_REMOVEDIR : 0)
+    }
+
+    /// The names in this directory, `.` and `..` left out.
+    func entries() -> [String] {
+        let copy = dup(fd)
+        guard copy >= 0, let stream = fdopendir(copy) else {
+            if copy >= 0 { _ = close(copy) }
+            return []
+        }
+        defer { closedir(stream) }
+        rewinddir(stream)
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Seconds since `name` was last modified (not followed); nil when it cannot be read.
+    func age(of name: String) -> Int? {
+        var info = stat()
+        var now = timespec()
+        guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0, clock_gettime(CLOCK_REALTIME, &now) == 0 else { return nil }
+        #if canImport(Darwin)
+        return Int(now.tv_sec - info.st_mtimespec.tv_sec)
+        #else
+        return Int(now.tv_sec - info.st_mtim.tv_sec)
+        #endif
+    }
+}
