@@ -31,7 +31,7 @@ struct APIError: Error, Sendable {
         APIError(.forbidden, "forbidden", "this API key may not use the domain \"\(String(domain.prefix(100)))\"", field: "domain")
     }
 
-    static func invalid(_ error: ValidationError) -> APIError {
+    static func invalid(_ error: FieldError) -> APIError {
         APIError(.badRequest, "invalid_field", error.description, field: error.path.isEmpty ? nil : error.path)
     }
 
@@ -55,7 +55,7 @@ struct APIError: Error, Sendable {
         switch error {
         case let error as APIError:
             return error
-        case let error as ValidationError:
+        case let error as FieldError:
             return .invalid(error)
         case let error as JSONParseError:
             return APIError(.badRequest, "invalid_json", "the body is not valid JSON: \(error)")

@@ -25,8 +25,11 @@ enum RequestBodyReader {
         }
         guard contentType != nil else { throw APIError.unsupportedMediaType }
         let value = try JSONValue.parse(bytes: Array(buffer.readableBytesView))
-        if let path = value.pathOfNullCharacter() {
-            throw APIError(.badRequest, "invalid_field", "\(path.isEmpty ? "the body" : path): U+0000 cannot be stored", field: path.isEmpty ? nil : path)
+        // Whatever PostgreSQL could not store (a U+0000, a number beyond numeric's range) is the client's 400, naming it.
+        do {
+            try StorableJSON.check(value, path: "")
+        } catch {
+            throw APIError(.badRequest, "invalid_field", error.path.isEmpty ? "the body \(error.reason)" : error.description, field: error.path.isEmpty ? nil : error.path)
         }
         return value
     }

@@ -16,19 +16,19 @@ public struct CaseSettings: Sendable, Equatable {
 
     static let allowedNote = "a case's subscription.json may hold only initWithHistory, filters and sink.options.folderName (what changes the files written)"
 
-    public static func parse(_ text: String) throws(ValidationError) -> CaseSettings {
+    public static func parse(_ text: String) throws(FieldError) -> CaseSettings {
         let value: JSONValue
-        do { value = try JSONValue.parse(text) } catch { throw ValidationError("", "not valid JSON: \(error)") }
+        do { value = try JSONValue.parse(text) } catch { throw FieldError("", "not valid JSON: \(error)") }
         return try parse(value)
     }
 
-    public static func parse(_ value: JSONValue) throws(ValidationError) -> CaseSettings {
+    public static func parse(_ value: JSONValue) throws(FieldError) -> CaseSettings {
         let root = try FieldReader(value, path: "")
         try refuseOthers(root, allowed: ["initWithHistory", "filters", "sink"])
         var settings = CaseSettings()
         settings.initWithHistory = try root.optionalBool("initWithHistory") ?? false
         if let raw = root.object["filters"], !raw.isNull {
-            guard let object = raw.objectValue else { throw ValidationError("filters", "expected an object (property → value), found \(raw.typeName)") }
+            guard let object = raw.objectValue else { throw FieldError("filters", "expected an object (property → value), found \(raw.typeName)") }
             settings.filters = object
         }
         if let rawSink = root.object["sink"], !rawSink.isNull {
@@ -38,7 +38,7 @@ public struct CaseSettings: Sendable, Equatable {
                 let options = try FieldReader(rawOptions, path: "sink.options")
                 try refuseOthers(options, allowed: ["folderName"])
                 if let folder = try options.optionalString("folderName") {
-                    guard !folder.isEmpty else { throw ValidationError("sink.options.folderName", "must not be empty") }
+                    guard !folder.isEmpty else { throw FieldError("sink.options.folderName", "must not be empty") }
                     settings.folderName = folder
                 }
             }
@@ -46,9 +46,9 @@ public struct CaseSettings: Sendable, Equatable {
         return settings
     }
 
-    private static func refuseOthers(_ reader: FieldReader, allowed: Set<String>) throws(ValidationError) {
+    private static func refuseOthers(_ reader: FieldReader, allowed: Set<String>) throws(FieldError) {
         for key in reader.object.keys where !allowed.contains(key) {
-            throw ValidationError(reader.fieldPath(key), "not allowed: \(allowedNote)")
+            throw FieldError(reader.fieldPath(key), "not allowed: \(allowedNote)")
         }
     }
 

@@ -1,28 +1,28 @@
 extension FieldSpec {
     /// Checks a value read from input against the field's type and returns it in canonical form
     /// (UUIDs lowercase, écriture lines with their keys in document order). `null` is always accepted.
-    public func validate(_ value: JSONValue, path: String) throws(ValidationError) -> JSONValue {
+    public func validate(_ value: JSONValue, path: String) throws(FieldError) -> JSONValue {
         if value.isNull { return .null }
         switch type {
         case .uuid:
             guard let text = value.stringValue, let uuid = UUIDText.canonical(text) else {
-                throw ValidationError(path, "expected a UUID string, found \(Self.describe(value))")
+                throw FieldError(path, "expected a UUID string, found \(Self.describe(value))")
             }
             return .string(uuid)
         case .text:
-            guard let text = value.stringValue else { throw ValidationError(path, "expected a string, found \(value.typeName)") }
+            guard let text = value.stringValue else { throw FieldError(path, "expected a string, found \(value.typeName)") }
             try StorableJSON.checkText(text, path: path)
             return value
         case .int32:
             let int = try FieldReader.int64(value, path: path)
             guard int >= Int64(Int32.min), int <= Int64(Int32.max) else {
-                throw ValidationError(path, "integer \(int) does not fit in 32 bits")
+                throw FieldError(path, "integer \(int) does not fit in 32 bits")
             }
             return .number(String(int))
         case .int64:
             return .number(String(try FieldReader.int64(value, path: path)))
         case .bool:
-            guard value.boolValue != nil else { throw ValidationError(path, "expected true or false, found \(value.typeName)") }
+            guard value.boolValue != nil else { throw FieldError(path, "expected true or false, found \(value.typeName)") }
             return value
         case .lignes:
             return try Self.validateLignes(value, path: path)
@@ -30,7 +30,7 @@ extension FieldSpec {
     }
 
     /// Turns a PostgreSQL text-format column value into the document's JSON value.
-    public func decode(column text: String?) throws(ValidationError) -> JSONValue {
+    public func decode(column text: String?) throws(FieldError) -> JSONValue {
         guard let text else { return .null }
         switch type {
         case .uuid, .text: return .string(text)
@@ -38,7 +38,7 @@ extension FieldSpec {
         case .bool: return .bool(text == "t")
         case .lignes:
             let parsed: JSONValue
-            do { parsed = try JSONValue.parse(text) } catch { throw ValidationError(name, "stored lines are not valid JSON: \(error)") }
+            do { parsed = try JSONValue.parse(text) } catch { throw FieldError(name, "stored lines are not valid JSON: \(error)") }
             return try Self.validateLignes(parsed, path: name)
         }
     }
@@ -50,8 +50,8 @@ extension FieldSpec {
         FieldSpec("credit", column: "credit", .text),
     ]
 
-    static func validateLignes(_ value: JSONValue, path: String) throws(ValidationError) -> JSONValue {
-        guard let lignes = value.arrayValue else { throw ValidationError(path, "expected an array of lines, found \(value.typeName)") }
+    static func validateLignes(_ value: JSONValue, path: String) throws(FieldError) -> JSONValue {
+        guard let lignes = value.arrayValue else { throw FieldError(path, "expected an array of lines, found \(value.typeName)") }
         var output: [JSONValue] = []
         output.reserveCapacity(lignes.count)
         for (i, ligne) in lignes.enumerated() {
@@ -67,7 +67,7 @@ extension FieldSpec {
                     try StorableJSON.checkNumber(literal, path: reader.fieldPath(amount))
                     normalized.appendUnchecked(amount, value)
                 case .null: normalized.appendUnchecked(amount, value)
-                default: throw ValidationError(reader.fieldPath(amount), "expected a decimal number, found \(value.typeName)")
+                default: throw FieldError(reader.fieldPath(amount), "expected a decimal number, found \(value.typeName)")
                 }
             }
             output.append(.object(normalized))

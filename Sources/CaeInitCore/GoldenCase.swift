@@ -29,7 +29,7 @@ public struct GoldenCase: Sendable {
 
     /// Parses a case's files; an error names the file and the field.
     /// - Parameter expectedFailure: the content of `expected-failure.txt`, if the case has one.
-    public static func parse(name: String, dossier: String, subscription: String?, expected: [String: [UInt8]], expectedFailure: String? = nil) throws(ValidationError) -> GoldenCase {
+    public static func parse(name: String, dossier: String, subscription: String?, expected: [String: [UInt8]], expectedFailure: String? = nil) throws(FieldError) -> GoldenCase {
         let fixture: DossierFixture
         do {
             fixture = try DossierFixture.parse(dossier)
@@ -44,9 +44,9 @@ public struct GoldenCase: Sendable {
         var failure: String?
         if let expectedFailure {
             let text = expectedFailure.trimmingWhitespace()
-            guard !text.isEmpty else { throw ValidationError(expectedFailureFile, "is empty: write the message the initialisation must fail with") }
+            guard !text.isEmpty else { throw FieldError(expectedFailureFile, "is empty: write the message the initialisation must fail with") }
             guard expected.keys.allSatisfy({ $0 == placeholderFile }) else {
-                throw ValidationError(expectedFailureFile, "a case expects files (\(expectedFolder)/) or a failure, not both")
+                throw FieldError(expectedFailureFile, "a case expects files (\(expectedFolder)/) or a failure, not both")
             }
             failure = text
         }
@@ -89,14 +89,14 @@ public struct GoldenCase: Sendable {
         do { return .wrote(try render().filesByName) } catch { return .failed("\(error)") }
     }
 
-    private static func prefixed(_ file: String, _ error: ValidationError) -> ValidationError {
-        ValidationError(error.path.isEmpty ? file : "\(file): \(error.path)", error.reason)
+    private static func prefixed(_ file: String, _ error: FieldError) -> FieldError {
+        FieldError(error.path.isEmpty ? file : "\(file): \(error.path)", error.reason)
     }
 
     /// PostgreSQL's `numeric` gives `1E+2` back as `100` and `-0.00` as `0.00`, so the worker would not write
     /// such an amount as the dossier gives it, and `render` (or a case's two paths) could never agree with it:
     /// refused, naming the amount.
-    public static func refuseAmountsPostgreSQLRewrites(_ fixture: DossierFixture) throws(ValidationError) {
+    public static func refuseAmountsPostgreSQLRewrites(_ fixture: DossierFixture) throws(FieldError) {
         guard let index = ObjectKind.ecriture.fields.firstIndex(where: { $0.type == .lignes }) else { return }
         for version in fixture.versions[.ecriture] ?? [] {
             guard let lignes = version.fields[index].arrayValue else { continue }
@@ -111,7 +111,7 @@ public struct GoldenCase: Sendable {
                     } else {
                         continue
                     }
-                    throw ValidationError(
+                    throw FieldError(
                         "ecriture \(version.id) (validFrom \(version.validFrom)) lignes[\(i)].\(amount)",
                         "write \(literal) \(advice): PostgreSQL gives it back in that form, so the worker would not write it as given"
                     )

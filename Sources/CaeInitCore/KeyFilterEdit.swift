@@ -15,7 +15,7 @@ public struct KeyFilterEdit: Sendable, Equatable {
     /// Reads a `/key-filters` body: an array of key filters (`{key, status?, initializer?, message?, report?}`)
     /// or `{"keyFilters": [...]}`. Fields are named by their path in the subscription document
     /// (`keyFilters[1].key`). At least one key; each key once.
-    public static func parseList(_ body: JSONValue) throws(ValidationError) -> [KeyFilterEdit] {
+    public static func parseList(_ body: JSONValue) throws(FieldError) -> [KeyFilterEdit] {
         var list = body
         if case .object(let object) = body {
             let reader = FieldReader(object: object, path: "")
@@ -23,9 +23,9 @@ public struct KeyFilterEdit: Sendable, Equatable {
             list = try reader.required("keyFilters")
         }
         guard case .array(let array) = list else {
-            throw ValidationError("keyFilters", "expected an array of key filters ({\"key\": \"<entite_id>\"}), found \(list.typeName)")
+            throw FieldError("keyFilters", "expected an array of key filters ({\"key\": \"<entite_id>\"}), found \(list.typeName)")
         }
-        guard !array.isEmpty else { throw ValidationError("keyFilters", "must list at least one key filter") }
+        guard !array.isEmpty else { throw FieldError("keyFilters", "must list at least one key filter") }
         var edits: [KeyFilterEdit] = []
         var seen = Set<String>()
         for (i, element) in array.enumerated() {
@@ -33,13 +33,13 @@ public struct KeyFilterEdit: Sendable, Equatable {
             try filter.refuseUnknown(allowed: ["key", "status", "initializer", "message", "report"])
             let keyText = try filter.string("key")
             guard let key = UUIDText.canonical(keyText) else {
-                throw ValidationError(filter.fieldPath("key"), "\"\(keyText.prefix(60))\" is not a UUID")
+                throw FieldError(filter.fieldPath("key"), "\"\(keyText.prefix(60))\" is not a UUID")
             }
-            guard seen.insert(key).inserted else { throw ValidationError(filter.fieldPath("key"), "\(key) is listed twice") }
+            guard seen.insert(key).inserted else { throw FieldError(filter.fieldPath("key"), "\(key) is listed twice") }
             var status: KeyFilterStatus?
             if let text = try filter.optionalString("status") {
                 guard let parsed = KeyFilterStatus(rawValue: text) else {
-                    throw ValidationError(filter.fieldPath("status"), "\"\(text.prefix(40))\" is not a status (expected one of: \(KeyFilterStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    throw FieldError(filter.fieldPath("status"), "\"\(text.prefix(40))\" is not a status (expected one of: \(KeyFilterStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
                 status = parsed
             }

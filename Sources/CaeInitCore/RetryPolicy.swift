@@ -25,22 +25,22 @@ public struct RetryPolicy: Sendable, Equatable {
         return .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
-    static func parse(_ value: JSONValue?, path: String) throws(ValidationError) -> RetryPolicy {
+    static func parse(_ value: JSONValue?, path: String) throws(FieldError) -> RetryPolicy {
         guard let value, !value.isNull else { return .default }
         let reader = try FieldReader(value, path: path)
         try reader.refuseUnknown(allowed: ["maxRetries", "backoffSeconds", "backoffMultiplier"])
         var policy = RetryPolicy.default
         if let raw = reader.object["maxRetries"], !raw.isNull {
             let retries = try FieldReader.int64(raw, path: reader.fieldPath("maxRetries"))
-            guard (0...20).contains(retries) else { throw ValidationError(reader.fieldPath("maxRetries"), "must be between 0 and 20") }
+            guard (0...20).contains(retries) else { throw FieldError(reader.fieldPath("maxRetries"), "must be between 0 and 20") }
             policy.maxRetries = Int(retries)
         }
         if let seconds = try reader.optionalDouble("backoffSeconds") {
-            guard seconds >= 0, seconds <= 3600 else { throw ValidationError(reader.fieldPath("backoffSeconds"), "must be between 0 and 3600") }
+            guard seconds >= 0, seconds <= 3600 else { throw FieldError(reader.fieldPath("backoffSeconds"), "must be between 0 and 3600") }
             policy.backoffSeconds = seconds
         }
         if let multiplier = try reader.optionalDouble("backoffMultiplier") {
-            guard multiplier >= 1, multiplier <= 10 else { throw ValidationError(reader.fieldPath("backoffMultiplier"), "must be between 1 and 10") }
+            guard multiplier >= 1, multiplier <= 10 else { throw FieldError(reader.fieldPath("backoffMultiplier"), "must be between 1 and 10") }
             policy.backoffMultiplier = multiplier
         }
         return policy

@@ -53,20 +53,20 @@ public struct SinkConfiguration: Sendable, Equatable {
         }
     }
 
-    public init(json value: JSONValue, path: String = "sink") throws(ValidationError) {
+    public init(json value: JSONValue, path: String = "sink") throws(FieldError) {
         let sink = try FieldReader(value, path: path)
         try sink.refuseUnknown(allowed: ["type", "credentials", "options", "retryPolicy"])
         let type = try sink.string("type")
         guard Self.supportedTypes.contains(type) else {
-            throw ValidationError(sink.fieldPath("type"), "\"\(type)\" is not a supported sink type (expected \(Self.supportedTypes.map { "\"\($0)\"" }.joined(separator: ", ")))")
+            throw FieldError(sink.fieldPath("type"), "\"\(type)\" is not a supported sink type (expected \(Self.supportedTypes.map { "\"\($0)\"" }.joined(separator: ", ")))")
         }
         let options = try FieldReader(try sink.required("options"), path: sink.fieldPath("options"))
         let folderName = try options.optionalString("folderName") ?? "entite_id"
-        if folderName.isEmpty { throw ValidationError(options.fieldPath("folderName"), "must not be empty") }
+        if folderName.isEmpty { throw FieldError(options.fieldPath("folderName"), "must not be empty") }
         let retryPolicy = try RetryPolicy.parse(sink.object["retryPolicy"], path: sink.fieldPath("retryPolicy"))
         let endpoint = try options.optionalString("endpoint")
         if let endpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
-            throw ValidationError(options.fieldPath("endpoint"), "must be an http:// or https:// URL")
+            throw FieldError(options.fieldPath("endpoint"), "must be an http:// or https:// URL")
         }
 
         switch type {
@@ -88,7 +88,7 @@ public struct SinkConfiguration: Sendable, Equatable {
             try options.refuseUnknown(allowed: ["containerName", "folderName", "endpoint"])
             let accountKey = try credentials.string("accountKey")
             guard Base64.decode(accountKey) != nil else {
-                throw ValidationError(credentials.fieldPath("accountKey"), "is not valid base64")
+                throw FieldError(credentials.fieldPath("accountKey"), "is not valid base64")
             }
             destination = .azureBlob(AzureBlobSinkConfiguration(
                 accountName: try credentials.string("accountName"),
@@ -105,9 +105,8 @@ public struct SinkConfiguration: Sendable, Equatable {
             let path = try options.string("path")
             // Relative to what? The worker's working directory is no place to write a partner's documents.
             guard path.hasPrefix("/") else {
-                throw ValidationError(options.fieldPath("path"), "\"\(path)\" is not an absolute path (it must start with /)")
+                throw FieldError(options.fieldPath("path"), "\"\(path)\" is not an absolute path (it must start with /)")
             }
-            if path.utf8.contains(0) { throw ValidationError(options.fieldPath("path"), "contains a NUL character") }
             destination = .localDirectory(LocalDirectorySinkConfiguration(path: path))
         }
         self.folderName = folderName

@@ -6,7 +6,7 @@ public enum StorableJSON {
     public static let maxFractionDigits = 16_383
 
     /// Throws naming the first value below `path` that PostgreSQL cannot store.
-    public static func check(_ value: JSONValue, path: String) throws(ValidationError) {
+    public static func check(_ value: JSONValue, path: String) throws(FieldError) {
         switch value {
         case .null, .bool:
             return
@@ -25,16 +25,16 @@ public enum StorableJSON {
         }
     }
 
-    public static func checkText(_ text: String, path: String) throws(ValidationError) {
-        if text.utf8.contains(0) { throw ValidationError(path, "must not contain a NUL character (\\u0000)") }
+    public static func checkText(_ text: String, path: String) throws(FieldError) {
+        if text.utf8.contains(0) { throw FieldError(path, "must not contain a NUL character (\\u0000)") }
     }
 
-    public static func checkNumber(_ literal: String, path: String) throws(ValidationError) {
+    public static func checkNumber(_ literal: String, path: String) throws(FieldError) {
         let decimal = DecimalText(literal)
         let integerDigits = decimal.digits.count + decimal.exponent
         let fractionDigits = -decimal.exponent
         if integerDigits > maxIntegerDigits || fractionDigits > maxFractionDigits {
-            throw ValidationError(path, "the number \(literal.prefix(40)) is outside the range PostgreSQL can store (\(maxIntegerDigits) digits before the decimal point, \(maxFractionDigits) after)")
+            throw FieldError(path, "the number \(literal.prefix(40)) is outside the range PostgreSQL can store (\(maxIntegerDigits) digits before the decimal point, \(maxFractionDigits) after)")
         }
     }
 }

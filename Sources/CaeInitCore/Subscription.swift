@@ -69,22 +69,22 @@ public struct Subscription: Sendable, Equatable {
     /// Reads a creation body (SPEC §2). `id` and `key` are ignored (the store assigns them), every key filter
     /// starts `new`, and the sink is validated so that a subscription that could never be initialised is refused
     /// before it is stored.
-    public static func parseCreation(_ value: JSONValue) throws(ValidationError) -> Subscription {
+    public static func parseCreation(_ value: JSONValue) throws(FieldError) -> Subscription {
         let body = try FieldReader(value, path: "")
         try body.refuseUnknown(allowed: creationFields)
         let domain = try body.string("domain", maxLength: Self.maxTextLength)
         var keyFilters: [KeyFilter] = []
         if let raw = body.object["keyFilters"], !raw.isNull {
-            guard let array = raw.arrayValue else { throw ValidationError("keyFilters", "expected an array, found \(raw.typeName)") }
+            guard let array = raw.arrayValue else { throw FieldError("keyFilters", "expected an array, found \(raw.typeName)") }
             var seen = Set<String>()
             for (i, element) in array.enumerated() {
                 let filter = try FieldReader(element, path: "keyFilters[\(i)]")
                 try filter.refuseUnknown(allowed: ["key", "status", "initializer", "message", "report"])
                 let keyText = try filter.string("key")
                 guard let key = UUIDText.canonical(keyText) else {
-                    throw ValidationError(filter.fieldPath("key"), "\"\(keyText.prefix(60))\" is not a UUID")
+                    throw FieldError(filter.fieldPath("key"), "\"\(keyText.prefix(60))\" is not a UUID")
                 }
-                guard seen.insert(key).inserted else { throw ValidationError(filter.fieldPath("key"), "\(key) is listed twice") }
+                guard seen.insert(key).inserted else { throw FieldError(filter.fieldPath("key"), "\(key) is listed twice") }
                 keyFilters.append(KeyFilter(key: key))
             }
         }
@@ -93,21 +93,21 @@ public struct Subscription: Sendable, Equatable {
         try StorableJSON.check(sinkValue, path: "sink")
         let applicationId = try body.optionalString("applicationId")
         if let applicationId, applicationId.count > Self.maxTextLength {
-            throw ValidationError("applicationId", "must be at most \(Self.maxTextLength) characters, found \(applicationId.count)")
+            throw FieldError("applicationId", "must be at most \(Self.maxTextLength) characters, found \(applicationId.count)")
         }
         var topics: [String] = []
         if let raw = body.object["topics"], !raw.isNull {
-            guard let array = raw.arrayValue else { throw ValidationError("topics", "expected an array of strings, found \(raw.typeName)") }
+            guard let array = raw.arrayValue else { throw FieldError("topics", "expected an array of strings, found \(raw.typeName)") }
             for (i, topic) in array.enumerated() {
-                guard let text = topic.stringValue else { throw ValidationError("topics[\(i)]", "expected a string, found \(topic.typeName)") }
+                guard let text = topic.stringValue else { throw FieldError("topics[\(i)]", "expected a string, found \(topic.typeName)") }
                 try StorableJSON.checkText(text, path: "topics[\(i)]")
-                if text.count > Self.maxTextLength { throw ValidationError("topics[\(i)]", "must be at most \(Self.maxTextLength) characters, found \(text.count)") }
+                if text.count > Self.maxTextLength { throw FieldError("topics[\(i)]", "must be at most \(Self.maxTextLength) characters, found \(text.count)") }
                 topics.append(text)
             }
         }
         var filters: JSONObject?
         if let raw = body.object["filters"], !raw.isNull {
-            guard let object = raw.objectValue else { throw ValidationError("filters", "expected an object (property → value), found \(raw.typeName)") }
+            guard let object = raw.objectValue else { throw FieldError("filters", "expected an object (property → value), found \(raw.typeName)") }
             try StorableJSON.check(raw, path: "filters")
             filters = object
         }

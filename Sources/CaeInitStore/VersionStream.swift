@@ -7,7 +7,7 @@ public struct VersionStream: Sendable {
     let rows: PostgresRowStream
 
     /// The next versions, nil at the end. A row whose stored value does not fit the kind (e.g. lines that are not
-    /// an array) throws a `ValidationError` naming the object.
+    /// an array) throws a `FieldError` naming the object.
     public func next(limit: Int = 500) async throws -> [ObjectVersion]? {
         guard let batch = try await rows.next(limit: limit) else { return nil }
         let specs = kind.fields
@@ -16,10 +16,10 @@ public struct VersionStream: Sendable {
             var fields: [JSONValue] = []
             fields.reserveCapacity(specs.count)
             for (index, spec) in specs.enumerated() {
-                do throws(ValidationError) {
+                do throws(FieldError) {
                     fields.append(try spec.decode(column: row.values[3 + index]))
                 } catch {
-                    throw ValidationError("\(kind.rawValue) \(id) (validFrom \(validFrom))", error.description)
+                    throw FieldError("\(kind.rawValue) \(id) (validFrom \(validFrom))", error.description)
                 }
             }
             return ObjectVersion(kind: kind, id: id, validFrom: validFrom, validTo: validTo, fields: fields)

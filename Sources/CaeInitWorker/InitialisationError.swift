@@ -38,7 +38,7 @@ public struct InitialisationError: Error, Sendable, CustomStringConvertible {
             return InitialisationError(.permanent, error.description)
         case let error as BrokenHistoryError:
             return InitialisationError(.permanent, error.description)
-        case let error as ValidationError:
+        case let error as FieldError:
             return InitialisationError(.permanent, "invalid stored data: \(error)")
         case let error as PostgresError:
             if error.code == .cancelled { return InitialisationError(.cancelled, "cancelled") }

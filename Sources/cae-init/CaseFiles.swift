@@ -82,7 +82,7 @@ enum CaseFiles {
                 name: name, dossier: try readFile(dossierPath), subscription: subscription,
                 expected: hasExpected ? try readTree(expectedPath) : [:], expectedFailure: expectedFailure
             )
-        } catch let error as CaeInitCore.ValidationError {
+        } catch let error as FieldError {
             throw CLIError("\(folder)/\(error)")
         }
     }

@@ -27,7 +27,7 @@ func loadFixture(_ path: String) throws -> DossierFixture {
         let fixture = try DossierFixture.parse(try readFile(path))
         try GoldenCase.refuseAmountsPostgreSQLRewrites(fixture)
         return fixture
-    } catch let error as CaeInitCore.ValidationError {
+    } catch let error as FieldError {
         throw CLIError("\(path): \(error)")
     }
 }

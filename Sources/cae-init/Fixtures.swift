@@ -17,7 +17,7 @@ struct Fixtures: AsyncParsableCommand {
                 for file in files {
                     do {
                         fixtures.append((file, try DossierFixture.parse(try readFile(file))))
-                    } catch let error as CaeInitCore.ValidationError {
+                    } catch let error as FieldError {
                         throw CLIError("\(file): \(error) (nothing was loaded)")
                     }
                 }

@@ -21,7 +21,7 @@ struct Subscriptions: AsyncParsableCommand {
                     draft = try Subscription.parseCreation(try JSONValue.parse(text))
                 } catch let error as JSONParseError {
                     throw CLIError("\(file): not valid JSON: \(error)")
-                } catch let error as CaeInitCore.ValidationError {
+                } catch let error as FieldError {
                     throw CLIError("\(file): \(error) (nothing was created)")
                 }
                 let store = try await database.subscriptionStore(warnIfNoKey: true)

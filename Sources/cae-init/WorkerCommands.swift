@@ -72,7 +72,7 @@ struct Worker: AsyncParsableCommand {
     @Option(name: .customLong("metrics-host"), help: "Address the metrics endpoint binds to.") var metricsHost: String = "0.0.0.0"
 
     func validate() throws {
-        if let metricsPort, !(1...65535).contains(metricsPort) { throw ArgumentParser.ValidationError("--metrics-port must be between 1 and 65535") }
+        if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be between 1 and 65535") }
     }
 
     func run() async throws {

@@ -37,7 +37,7 @@ struct HostileNameTests {
         #expect {
             _ = try localSink(path: path)
         } throws: { error in
-            error is ValidationError && "\(error)".hasPrefix("sink.options.path: ")
+            error is FieldError && "\(error)".hasPrefix("sink.options.path: ")
         }
     }
 
@@ -46,7 +46,7 @@ struct HostileNameTests {
         #expect {
             _ = try localSink(path: "/tmp/out\u{0}/elsewhere")
         } throws: { error in
-            "\(error)" == "sink.options.path: contains a NUL character"
+            "\(error)" == "sink.options.path: must not contain a NUL character (\\u0000)"
         }
     }
 
