@@ -32,9 +32,10 @@ struct ManyDossiers {
     var output: String { directory.file("out") }
     var auditLog: String { directory.file("audit.log") }
 
-    static func make(count: Int, database: String) async throws -> ManyDossiers {
+    /// `maxObjectsPerKind` sizes each dossier: the tests that act during a run want one that lasts.
+    static func make(count: Int, maxObjectsPerKind: Int = 3, database: String) async throws -> ManyDossiers {
         let directory = TemporaryDirectory()
-        let dossiers = (0..<count).map { RandomDossier(seed: UInt64(50_000 + $0), maxObjectsPerKind: 3) }
+        let dossiers = (0..<count).map { RandomDossier(seed: UInt64(50_000 + $0), maxObjectsPerKind: maxObjectsPerKind) }
         let files = try dossiers.enumerated().map { index, dossier in try directory.write("fixtures/\(index).json", dossier.fixtureJSON) }
         try await CLI.succeed(["fixtures", "load"] + files, database: database)
         let id = try await createSubscription(localSubscription(path: directory.file("out"), keys: dossiers.map(\.entiteId), initWithHistory: true), database: database, in: directory)
@@ -128,9 +129,11 @@ struct WorkerTests {
     @Test("a filter reset while its run goes on: the old outcome is discarded and a newer run makes it ready")
     func resetDuringRun() async throws {
         let database = try await TestDatabase.create("reset")
-        let setup = try await ManyDossiers.make(count: 1, database: database)
+        // Many files at 2 per second: the run is still going when the reset comes, however loaded the machine.
+        let setup = try await ManyDossiers.make(count: 1, maxObjectsPerKind: 12, database: database)
         defer { setup.directory.remove() }
         let key = setup.dossiers[0].entiteId
+        try #require(setup.dossiers[0].expectedFiles(withHistory: true).count >= 8, "a dossier whose run lasts a few seconds")
         let worker = try setup.startWorker(["--lease-seconds", "3", "--max-writes-per-second", "2"])
         defer { worker.signal(SIGKILL) }
         #expect(try await eventually(within: 30) { SinkAudit(path: setup.auditLog).writes.count >= 2 })
@@ -150,9 +153,10 @@ struct WorkerTests {
     @Test("a filter removed during its run: the run stops and writes no status and no manifest")
     func removedDuringRun() async throws {
         let database = try await TestDatabase.create("remove")
-        let setup = try await ManyDossiers.make(count: 1, database: database)
+        let setup = try await ManyDossiers.make(count: 1, maxObjectsPerKind: 12, database: database)
         defer { setup.directory.remove() }
         let key = setup.dossiers[0].entiteId
+        try #require(setup.dossiers[0].expectedFiles(withHistory: true).count >= 8, "a dossier whose run lasts a few seconds")
         let worker = try setup.startWorker(["--lease-seconds", "3", "--max-writes-per-second", "2"])
         defer { worker.signal(SIGKILL) }
         #expect(try await eventually(within: 30) { SinkAudit(path: setup.auditLog).writes.count >= 2 })
