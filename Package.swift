@@ -110,13 +110,12 @@ let package = Package(
         .executableTarget(
             name: "cae-init",
             dependencies: [
-                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitPostgres", "CaeInitApp", "CaeInitAPI",
+                "CaeInitCore", "CaeInitStore", "CaeInitWorker", "CaeInitPostgres", "CaeInitApp", "CaeInitAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         /// Helpers shared by the test targets: child processes, free ports, moto, the Azure fake.
