@@ -51,6 +51,18 @@ public struct DossierStore: Sendable {
         return VersionStream(kind: kind, rows: try await connection.stream(query))
     }
 
+    /// Every version of the dossier in the snapshot: its current rows, plus its history rows with `includeHistory`
+    /// (the total of a pending filter's progress). Counted on the primary-key indexes.
+    public func versionCount(entiteId: String, includeHistory: Bool) async throws(PostgresError) -> Int {
+        let tables = ObjectKind.allCases.flatMap { includeHistory ? [Self.table($0), Self.table($0) + "_history"] : [Self.table($0)] }
+        var query = PostgresQuery(unsafeSQL: "SELECT 0")
+        for table in tables {
+            query.sql += " + (SELECT count(*) FROM \(table) WHERE entite_id = $1::uuid)"
+        }
+        query.binds = [entiteId]
+        return try await connection.query(query).decode(Int.self).first ?? 0
+    }
+
     // MARK: Fixtures
 
     /// Replaces the fixtures' dossiers with their content, all in one transaction: on any error nothing changes.
