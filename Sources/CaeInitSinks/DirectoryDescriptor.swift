@@ -93,7 +93,7 @@ struct DirectoryDescriptor: Sendable {
     }
 
     /// Flushes this directory's entries (new names, renames) to disk.
-    func sync() throws(FileFailure) {
+    func syncEntries() throws(FileFailure) {
         guard fsync(fd) == 0 else { throw .posix("fsync", path, errno: errno) }
     }
 

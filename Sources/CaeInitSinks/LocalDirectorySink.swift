@@ -137,7 +137,7 @@ public struct LocalDirectorySink: Sink {
             for path in directories.sorted(by: { $0.count > $1.count }) {
                 let directory = try Self.openDirectory(path, in: opened.root)
                 defer { if directory.fd != opened.root.fd { directory.release() } }
-                try directory.sync()
+                try directory.syncEntries()
             }
             touched.withLockedValue { $0.subtract(directories) }
             if let auditLogPath {

@@ -71,8 +71,9 @@ final class ProgressLine: Sendable {
         lines > 0 ? "\u{1B}[\(lines)F\u{1B}[J" : ""
     }
 
+    /// Straight to the descriptor, unbuffered: the lines appear as they are drawn. (`run-once`'s closing line,
+    /// printed through `print` after every outcome, comes after them.)
     private static func write(_ text: String) {
-        fputs(text, stdout)
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data(text.utf8))
     }
 }
