@@ -14,7 +14,9 @@
 # (and `sync`ed) between runs, outside the timings.
 #
 # Environment: BENCH_ECRITURES [50000], BENCH_PAIRS [5], BENCH_THREADS [4], BENCH_MODES ["snapshot history"],
-# BENCH_DIR [/tmp], BENCH_RUN_ARGS [], BENCH_SKIP_BUILD=1, BENCH_REPORT [/tmp/cae-init-pairs-report.txt].
+# BENCH_DIR [/tmp], BENCH_RUN_ARGS [], BENCH_SKIP_BUILD=1, BENCH_REPORT [/tmp/cae-init-pairs-report.txt],
+# BENCH_SCRATCH [.build]: the SwiftPM scratch path of the release build (another one lets a debug build or
+# `swift test` run meanwhile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,16 +26,16 @@ if [ "${BENCH_INSIDE:-}" != 1 ]; then
     [ -x /usr/bin/time ] || fail "/usr/bin/time is missing (apt-get install time; bench/run.sh installs it)"
     if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
         echo "pairs: swift build -c release" >&2
-        swift build -c release
+        swift build -c release --scratch-path "${BENCH_SCRATCH:-.build}"
     fi
-    [ -x .build/release/cae-init ] || fail ".build/release/cae-init is missing (run without BENCH_SKIP_BUILD)"
-    mkdir -p .build/bench
-    cc -O2 -pthread -Wall -o .build/bench/bare-write bench/bare-write.c
+    [ -x "${BENCH_SCRATCH:-.build}/release/cae-init" ] || fail "${BENCH_SCRATCH:-.build}/release/cae-init is missing (run without BENCH_SKIP_BUILD)"
+    mkdir -p "${BENCH_SCRATCH:-.build}/bench"
+    cc -O2 -pthread -Wall -o "${BENCH_SCRATCH:-.build}/bench/bare-write" bench/bare-write.c
     BENCH_INSIDE=1 exec scripts/with-postgres.sh "$0" "$@"
 fi
 
-bin=$PWD/.build/release/cae-init
-bare=$PWD/.build/bench/bare-write
+bin=$PWD/${BENCH_SCRATCH:-.build}/release/cae-init
+bare=$PWD/${BENCH_SCRATCH:-.build}/bench/bare-write
 psql=("$CAE_INIT_TEST_PGBIN/psql" "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1)
 sql() { "${psql[@]}" -At -c "$1"; }
 size=${BENCH_ECRITURES:-50000}
