@@ -26,7 +26,7 @@ public struct LocalDirectorySink: Sink {
     public let configuration: SinkConfiguration
     public let root: String
     /// When set, one line per file written (`<ns since epoch> <pid> <object name>`) is appended there: an audit
-    /// trail of who wrote what when, kept by the sink rather than the worker.
+    /// trail of who wrote what when, kept by the sink rather than the worker; and `<ns> <pid> (flush)` per `flush`.
     public let auditLogPath: String?
     let threadPool: NIOThreadPool
     let state = NIOLockedValueBox(State())
