@@ -16,7 +16,8 @@
 # Environment: BENCH_ECRITURES [50000], BENCH_PAIRS [5], BENCH_THREADS [4], BENCH_MODES ["snapshot history"],
 # BENCH_DIR [/tmp], BENCH_RUN_ARGS [], BENCH_SKIP_BUILD=1, BENCH_REPORT [/tmp/cae-init-pairs-report.txt],
 # BENCH_SCRATCH [.build]: the SwiftPM scratch path of the release build (another one lets a debug build or
-# `swift test` run meanwhile).
+# `swift test` run meanwhile); BENCH_BIN: measure that cae-init binary instead (e.g. a debug build; implies
+# BENCH_SKIP_BUILD=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,17 +25,19 @@ fail() { echo "pairs: FAILED: $*" >&2; exit 1; }
 
 if [ "${BENCH_INSIDE:-}" != 1 ]; then
     [ -x /usr/bin/time ] || fail "/usr/bin/time is missing (apt-get install time; bench/run.sh installs it)"
-    if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
+    if [ -n "${BENCH_BIN:-}" ]; then
+        [ -x "$BENCH_BIN" ] || fail "BENCH_BIN=$BENCH_BIN is not an executable"
+    elif [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
         echo "pairs: swift build -c release" >&2
         swift build -c release --scratch-path "${BENCH_SCRATCH:-.build}"
     fi
-    [ -x "${BENCH_SCRATCH:-.build}/release/cae-init" ] || fail "${BENCH_SCRATCH:-.build}/release/cae-init is missing (run without BENCH_SKIP_BUILD)"
+    [ -n "${BENCH_BIN:-}" ] || [ -x "${BENCH_SCRATCH:-.build}/release/cae-init" ] || fail "${BENCH_SCRATCH:-.build}/release/cae-init is missing (run without BENCH_SKIP_BUILD)"
     mkdir -p "${BENCH_SCRATCH:-.build}/bench"
     cc -O2 -pthread -Wall -o "${BENCH_SCRATCH:-.build}/bench/bare-write" bench/bare-write.c
     BENCH_INSIDE=1 exec scripts/with-postgres.sh "$0" "$@"
 fi
 
-bin=$PWD/${BENCH_SCRATCH:-.build}/release/cae-init
+bin=${BENCH_BIN:-$PWD/${BENCH_SCRATCH:-.build}/release/cae-init}
 bare=$PWD/${BENCH_SCRATCH:-.build}/bench/bare-write
 psql=("$CAE_INIT_TEST_PGBIN/psql" "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1)
 sql() { "${psql[@]}" -At -c "$1"; }
