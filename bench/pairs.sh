@@ -126,6 +126,7 @@ done
 {
     echo "cae-init against the bare limits, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
     echo "machine: $(nproc) CPUs, load average at the end $(cut -d' ' -f1-3 /proc/loadavg); sink on $(df -T "$work" | awk 'NR == 2 {print $2}')"
+    echo "binary: $bin"
     echo "dossier: $size écritures; $pairs alternating pairs per mode; bare loop threads: 1 and $threads; run-once args: ${BENCH_RUN_ARGS:-(defaults)}"
     echo
     printf '%-9s %4s %8s %9s %9s %9s %8s %7s %8s\n' mode pair files "cae-init" "bare 1" "bare $threads" "COPY" ratio "RSS MB"
