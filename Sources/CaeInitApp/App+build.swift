@@ -33,7 +33,8 @@ public func buildApp(
     _ configuration: AppConfiguration,
     registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     logger: Logger,
-    onOutcome: @escaping OutcomeHandler = { _ in }
+    onOutcome: @escaping OutcomeHandler = { _ in },
+    onProgress: ProgressHandler? = nil
 ) -> App {
     var httpConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10), read: .seconds(60)))
     // A refused connection fails the request at once: the subscription's retryPolicy decides about retries and
@@ -46,7 +47,7 @@ public func buildApp(
         let initialiser = Initialiser(dossierConninfo: configuration.dossierConninfo, sinkFactory: sinkFactory, options: options.initialiser, logger: logger)
         let worker = WorkerService(
             storeConninfo: configuration.storeConninfo, sealer: configuration.sealer, initialiser: initialiser,
-            options: options, logger: logger, onOutcome: onOutcome
+            options: options, logger: logger, onOutcome: onOutcome, onProgress: onProgress
         )
         services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
     }

@@ -80,7 +80,8 @@ public struct HistoryRules: Sendable {
     }
 }
 
-/// Groups a stream of versions ordered by (id, validFrom) into one chain per object.
+/// Groups a stream of versions ordered by id into one chain per object, each chain sorted by `validFrom` (the
+/// history read merges two index scans on id alone, so one object's versions may come in any order).
 public struct VersionChainGrouper: Sendable {
     private var current: [ObjectVersion] = []
 
@@ -89,7 +90,7 @@ public struct VersionChainGrouper: Sendable {
     /// Adds a version; returns the previous object's chain when this version starts a new object.
     public mutating func add(_ version: ObjectVersion) -> [ObjectVersion]? {
         if let last = current.last, last.id != version.id {
-            let finished = current
+            let finished = Self.sortedByValidFrom(current)
             current = [version]
             return finished
         }
@@ -100,6 +101,12 @@ public struct VersionChainGrouper: Sendable {
     /// The last object's chain, once the stream has ended.
     public mutating func finish() -> [ObjectVersion]? {
         defer { current = [] }
-        return current.isEmpty ? nil : current
+        return current.isEmpty ? nil : Self.sortedByValidFrom(current)
+    }
+
+    /// Chains are a handful of versions, usually in order already: skip the sort when they are.
+    static func sortedByValidFrom(_ chain: [ObjectVersion]) -> [ObjectVersion] {
+        guard zip(chain, chain.dropFirst()).contains(where: { $0.validFrom > $1.validFrom }) else { return chain }
+        return chain.sorted { $0.validFrom < $1.validFrom }
     }
 }

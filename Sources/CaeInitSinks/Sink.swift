@@ -14,11 +14,19 @@ public protocol Sink: Sendable {
     /// `retryPolicy`.
     func put(_ objectName: String, body: [UInt8]) async throws(SinkError)
 
+    /// Makes every object `put` so far durable: an object whose `put` returned may otherwise still be in memory only
+    /// (the Local Directory sink writes without a per-file `fsync`). The initialiser calls it before the manifest and
+    /// after it, so that `ready` means every file is on disk and the manifest is durable last. A no-op for S3 and
+    /// Azure, where a successful PUT is durable.
+    func flush() async throws(SinkError)
+
     /// Releases what the sink holds (the Local Directory sink's threads and temporary folder). Shared resources
     /// (the HTTP client) belong to the caller.
     func shutdown() async throws(SinkError)
 }
 
 extension Sink {
+    public func flush() async throws(SinkError) {}
+
     public func shutdown() async throws(SinkError) {}
 }

@@ -28,21 +28,39 @@ public struct DossierStore: Sendable {
         ).decode(String.self, Int64.self, String?.self).map { SituationPeriod(id: $0.0, referenceDate: $0.1, libelle: $0.2) }
     }
 
-    /// Streams one kind's versions of a dossier ordered by (id, validFrom): the current table only, or with
-    /// `includeHistory` merged with the history table, so that each object's chain arrives in one piece.
+    /// Streams one kind's versions of a dossier ordered by id: the current table only, or with `includeHistory`
+    /// merged with the history table, so that each object's chain arrives in one piece (its versions in any order:
+    /// `VersionChainGrouper` sorts each chain by validFrom).
+    ///
+    /// The history read is a `UNION ALL` filtered on the outside and ordered by id alone, which PostgreSQL runs as a
+    /// Merge Append of the two primary-key index scans: no Sort node, so nothing spills to temporary files however
+    /// large the dossier (ordering by (id, valid_from) would add an Incremental Sort, and filtering inside each
+    /// branch keeps the planner from the merge). See bench/README.md for the plan.
     public func versions(_ kind: ObjectKind, entiteId: String, includeHistory: Bool) async throws(PostgresError) -> VersionStream {
         let columns = Self.columns(kind)
         let table = Self.table(kind)
         let query: PostgresQuery = includeHistory
             ? """
               SELECT \(unescaped: columns) FROM (
-                  SELECT \(unescaped: columns) FROM \(unescaped: table) WHERE entite_id = \(entiteId)::uuid
+                  SELECT entite_id, \(unescaped: columns) FROM \(unescaped: table)
                   UNION ALL
-                  SELECT \(unescaped: columns) FROM \(unescaped: table)_history WHERE entite_id = \(entiteId)::uuid
-              ) AS versions ORDER BY id, valid_from
+                  SELECT entite_id, \(unescaped: columns) FROM \(unescaped: table)_history
+              ) AS versions WHERE entite_id = \(entiteId)::uuid ORDER BY id
               """
             : "SELECT \(unescaped: columns) FROM \(unescaped: table) WHERE entite_id = \(entiteId)::uuid ORDER BY id"
         return VersionStream(kind: kind, rows: try await connection.stream(query))
+    }
+
+    /// Every version of the dossier in the snapshot: its current rows, plus its history rows with `includeHistory`
+    /// (the total of a pending filter's progress). Counted on the primary-key indexes.
+    public func versionCount(entiteId: String, includeHistory: Bool) async throws(PostgresError) -> Int {
+        let tables = ObjectKind.allCases.flatMap { includeHistory ? [Self.table($0), Self.table($0) + "_history"] : [Self.table($0)] }
+        var query = PostgresQuery(unsafeSQL: "SELECT 0")
+        for table in tables {
+            query.sql += " + (SELECT count(*) FROM \(table) WHERE entite_id = $1::uuid)"
+        }
+        query.binds = [entiteId]
+        return try await connection.query(query).decode(Int.self).first ?? 0
     }
 
     // MARK: Fixtures

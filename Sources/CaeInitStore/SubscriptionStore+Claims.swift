@@ -48,10 +48,12 @@ extension SubscriptionStore {
         )
     }
 
-    /// Renews the lease; false when the claim is no longer held (reset, removed, or taken after expiry).
-    public func heartbeat(_ claim: Claim, lease: Duration) async throws(PostgresError) -> Bool {
+    /// Renews the lease, and with a `report` (the run's progress) replaces the pending filter's report in the same
+    /// statement; false when the claim is no longer held (reset, removed, or taken after expiry).
+    public func heartbeat(_ claim: Claim, lease: Duration, report: JSONValue? = nil) async throws(PostgresError) -> Bool {
         let rows = try await connection.query("""
-            UPDATE cae_key_filter SET lease_expires_at = now() + make_interval(secs => \(lease)::double precision)
+            UPDATE cae_key_filter SET lease_expires_at = now() + make_interval(secs => \(lease)::double precision),
+                   report = COALESCE(\(report?.serialized())::json, report)
             WHERE subscription_id = \(claim.subscriptionId) AND key = \(claim.key)::uuid AND claim_id = \(claim.claimId)::uuid AND status = 'pending'
             """)
         return rows.affectedRows == 1
@@ -117,9 +119,11 @@ extension SubscriptionStore {
         }
         let pending = try await connection.query("""
             SELECT subscription_id, key::text, initializer, attempt,
-                   to_char(lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), lease_expires_at < now()
+                   to_char(lease_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), lease_expires_at < now(),
+                   \(unescaped: Self.progressField("written")), \(unescaped: Self.progressField("total")),
+                   \(unescaped: Self.progressField("startedAt")), \(unescaped: Self.progressField("updatedAt"))
             FROM cae_key_filter WHERE status = 'pending' ORDER BY lease_expires_at
-            """).decode(String.self, String.self, String?.self, Int.self, String.self, Bool.self)
+            """).decode(String.self, String.self, String?.self, Int.self, String.self, Bool.self, Int64?.self, Int64?.self, Int64?.self, Int64?.self)
         let failed = try await connection.query(
             "SELECT subscription_id, key::text, message FROM cae_key_filter WHERE status = 'failed' ORDER BY updated_at"
         ).decode(String.self, String.self, String?.self)
@@ -130,10 +134,17 @@ extension SubscriptionStore {
         return KeyFilterStatusReport(
             counts: byStatus,
             pending: pending.map {
-                .init(subscriptionId: $0.0, key: $0.1, initializer: $0.2, attempt: $0.3, leaseExpiresAt: $0.4, leaseExpired: $0.5)
+                .init(subscriptionId: $0.0, key: $0.1, initializer: $0.2, attempt: $0.3, leaseExpiresAt: $0.4, leaseExpired: $0.5,
+                      progress: KeyFilterStatusReport.Progress(written: $0.6, total: $0.7, startedAt: $0.8, updatedAt: $0.9))
             },
             failed: failed.map { .init(subscriptionId: $0.0, key: $0.1, message: $0.2) },
             waiting: waiting
         )
+    }
+
+    /// One number of a pending report's `progress`, NULL unless it is a plain non-negative integer (a report edited
+    /// by hand must not break `status`).
+    static func progressField(_ name: String) -> String {
+        "CASE WHEN report->'progress'->>'\(name)' ~ '^[0-9]{1,15}$' THEN (report->'progress'->>'\(name)')::bigint END"
     }
 }

@@ -1,3 +1,4 @@
+import CaeInitCore
 import CaeInitPostgres
 import CaeInitStore
 import Logging
@@ -40,8 +41,9 @@ actor ClaimKeeper {
         }
     }
 
-    func heartbeat() async throws(PostgresError) -> Bool {
-        try await perform { store throws(PostgresError) in try await store.heartbeat(claim, lease: lease) }
+    /// Renews the lease; with a `report`, the pending filter's report (its progress) is refreshed in the same UPDATE.
+    func heartbeat(report: JSONValue? = nil) async throws(PostgresError) -> Bool {
+        try await perform { store throws(PostgresError) in try await store.heartbeat(claim, lease: lease, report: report) }
     }
 
     /// Closes the connection, if one was made.

@@ -14,6 +14,8 @@ struct ClaimRunner: Sendable {
     let recorder: OutcomeRecorder
     let logger: Logger
     let onOutcome: OutcomeHandler
+    /// Told the progress of each running initialisation about once a second (`run-once`'s progress line).
+    var onProgress: ProgressHandler?
 
     func run(_ claim: Claim) async {
         var logger = self.logger
@@ -51,9 +53,20 @@ struct ClaimRunner: Sendable {
     private func runUnderLease(_ claim: Claim, keeper: ClaimKeeper, logger: Logger) async throws -> InitialisationResult {
         let lease = options.lease
         let margin = lease / 10
+        let progress = InitialisationProgress()
         return try await withThrowingTaskGroup(of: InitialisationResult?.self) { group in
             group.addTask {
-                try await initialiser.run(claim) { try await keeper.heartbeat() }
+                try await initialiser.run(claim, progress: progress) { try await keeper.heartbeat() }
+            }
+            if let onProgress {
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: .seconds(1))
+                        if let estimate = progress.estimate() {
+                            onProgress(FilterProgress(subscriptionId: claim.subscriptionId, key: claim.key, estimate: estimate))
+                        }
+                    }
+                }
             }
             group.addTask {
                 var deadline = ContinuousClock.now + lease
@@ -63,7 +76,7 @@ struct ClaimRunner: Sendable {
                     let sentAt = ContinuousClock.now
                     let held: Bool
                     do throws(PostgresError) {
-                        held = try await keeper.heartbeat()
+                        held = try await keeper.heartbeat(report: progress.report(attempt: claim.attempt))
                     } catch {
                         if error.code == .cancelled { throw CancellationError() }
                         if ContinuousClock.now + margin >= deadline {

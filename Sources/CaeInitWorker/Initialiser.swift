@@ -31,8 +31,13 @@ public struct Initialiser: Sendable {
         self.logger = logger
     }
 
-    /// - Parameter claimStillHeld: asked right before the manifest is written; false stops the run.
-    public func run(_ claim: Claim, claimStillHeld: @Sendable () async throws -> Bool) async throws -> InitialisationResult {
+    /// - Parameters:
+    ///   - progress: advanced as versions are dealt with; its total is set once the snapshot is open.
+    ///   - claimStillHeld: asked right before the manifest is written; false stops the run.
+    public func run(
+        _ claim: Claim, progress: InitialisationProgress = InitialisationProgress(),
+        claimStillHeld: @Sendable () async throws -> Bool
+    ) async throws -> InitialisationResult {
         let startedAt = WallClock.epochMilliseconds()
         let configuration: SinkConfiguration
         do {
@@ -42,7 +47,7 @@ public struct Initialiser: Sendable {
         }
         let sink = try sinkFactory.makeSink(for: configuration)
         do {
-            let result = try await initialise(claim, configuration: configuration, sink: sink, startedAt: startedAt, claimStillHeld: claimStillHeld)
+            let result = try await initialise(claim, configuration: configuration, sink: sink, startedAt: startedAt, progress: progress, claimStillHeld: claimStillHeld)
             try? await sink.shutdown()
             return result
         } catch {
@@ -52,7 +57,7 @@ public struct Initialiser: Sendable {
     }
 
     private func initialise(
-        _ claim: Claim, configuration: SinkConfiguration, sink: any Sink, startedAt: Int64,
+        _ claim: Claim, configuration: SinkConfiguration, sink: any Sink, startedAt: Int64, progress: InitialisationProgress,
         claimStillHeld: @Sendable () async throws -> Bool
     ) async throws -> InitialisationResult {
         let filter = DocumentFilter(claim.filters ?? JSONObject())
@@ -67,10 +72,11 @@ public struct Initialiser: Sendable {
             var counts = InitialisationCounts()
             let periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
             let rules = HistoryRules(periods: periods)
+            progress.setTotal(try await dossier.versionCount(entiteId: claim.key, includeHistory: claim.initWithHistory))
             for kind in ObjectKind.allCases {
                 let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
                 do {
-                    try await write(kind: kind, from: stream, claim: claim, rules: rules, filter: filter, naming: naming, sink: sink, counts: &counts, pacer: &pacer)
+                    try await write(kind: kind, from: stream, claim: claim, rules: rules, filter: filter, naming: naming, sink: sink, counts: &counts, pacer: &pacer, progress: progress)
                 } catch {
                     await stream.close()
                     throw error
@@ -79,6 +85,8 @@ public struct Initialiser: Sendable {
             return (periods, counts)
         }
 
+        // Every file durable before the manifest says they are there (this can take a while: before the claim check).
+        try await sink.flush()
         guard try await claimStillHeld() else {
             throw InitialisationError(.claimLost, "the claim was lost before the manifest was written")
         }
@@ -89,7 +97,9 @@ public struct Initialiser: Sendable {
             periods: periods, counts: counts
         )
         let manifestName = ObjectNaming.manifestName(subscriptionId: claim.subscriptionId, entiteId: claim.key)
+        // The manifest durable, last, before the caller marks the filter `ready`.
         try await sink.put(manifestName, body: manifest.json.serializedBytes())
+        try await sink.flush()
         return InitialisationResult(counts: counts, manifestName: manifestName, location: configuration.location, startedAt: startedAt, finishedAt: finishedAt)
     }
 
@@ -97,7 +107,8 @@ public struct Initialiser: Sendable {
     /// `maxUploadsInFlight` writes pending, so memory stays bounded whatever the dossier's size.
     private func write(
         kind: ObjectKind, from stream: VersionStream, claim: Claim, rules: HistoryRules, filter: DocumentFilter,
-        naming: ObjectNaming, sink: any Sink, counts: inout InitialisationCounts, pacer: inout WritePacer
+        naming: ObjectNaming, sink: any Sink, counts: inout InitialisationCounts, pacer: inout WritePacer,
+        progress: InitialisationProgress
     ) async throws {
         let withHistory = claim.initWithHistory
         let limit = max(1, options.maxUploadsInFlight)
@@ -111,6 +122,10 @@ public struct Initialiser: Sendable {
             // The same per-object step `cae-init render` runs: rules, documents, filters, names.
             let pipeline = DocumentPipeline(entiteId: claim.key, withHistory: withHistory, rules: rules, filter: filter, naming: naming)
             func emit(_ chain: [ObjectVersion]) async throws {
+                // Versions not written (left out by the rules or the filters) count as done at once; written ones
+                // when their write completes.
+                var started = 0
+                defer { progress.advance(by: chain.count - started) }
                 for file in try pipeline.files(for: chain) {
                     if inFlight >= limit {
                         try await group.next()
@@ -120,7 +135,9 @@ public struct Initialiser: Sendable {
                     group.addTask {
                         try await sink.put(file.name, body: file.body)
                         filesWritten.increment()
+                        progress.advance(by: 1)
                     }
+                    started += 1
                     inFlight += 1
                     localCounts.add(file.kind, file.role)
                 }

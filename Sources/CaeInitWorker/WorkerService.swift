@@ -13,7 +13,10 @@ public final class WorkerService: Service, Sendable {
     let logger: Logger
     let shutdown = ShutdownDeadline()
 
-    public init(storeConninfo: String, sealer: SinkSealer = .plaintext, initialiser: Initialiser, options: WorkerOptions, logger: Logger, onOutcome: @escaping OutcomeHandler = { _ in }) {
+    public init(
+        storeConninfo: String, sealer: SinkSealer = .plaintext, initialiser: Initialiser, options: WorkerOptions, logger: Logger,
+        onOutcome: @escaping OutcomeHandler = { _ in }, onProgress: ProgressHandler? = nil
+    ) {
         var logger = logger
         logger[metadataKey: "worker"] = "\(options.name)"
         self.logger = logger
@@ -21,7 +24,7 @@ public final class WorkerService: Service, Sendable {
         self.claims = ClaimSource(storeConninfo: storeConninfo, sealer: sealer, options: options, logger: logger)
         self.runner = ClaimRunner(
             storeConninfo: storeConninfo, initialiser: initialiser, options: options,
-            recorder: OutcomeRecorder(shutdown: shutdown), logger: logger, onOutcome: onOutcome
+            recorder: OutcomeRecorder(shutdown: shutdown), logger: logger, onOutcome: onOutcome, onProgress: onProgress
         )
     }
 

@@ -16,7 +16,7 @@ struct WorkerArguments: ParsableArguments {
     @Option(name: .customLong("max-uploads-in-flight"), help: "Sink writes in flight at once per initialisation.") var maxUploadsInFlight: Int = defaults.initialiser.maxUploadsInFlight
     @Option(name: .customLong("max-writes-per-second"), help: "Sink writes started per second at most, per initialisation (spares a throttling sink; default: no limit).") var maxWritesPerSecond: Double?
     @Option(help: "Worker name written as each filter's initializer (default: host name and a random suffix).") var name: String?
-    @Option(name: .customLong("sink-audit-log"), help: "Append one line per file a Local Directory sink writes (time, pid, object) to this file.") var sinkAuditLog: String?
+    @Option(name: .customLong("sink-audit-log"), help: "Append one line per file a Local Directory sink writes (time, pid, object) to this file, and a (flush) line per flush.") var sinkAuditLog: String?
 
     /// The CLI flag of each `WorkerOptions` property, to name it in errors.
     static let flags = [

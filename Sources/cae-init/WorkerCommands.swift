@@ -10,7 +10,10 @@ import Prometheus
 import Synchronization
 
 /// Builds the app for `worker` and `run-once` through the composition root, then runs it.
-func runWorker(database: DatabaseOptions, arguments: WorkerArguments, exitWhenIdle: Bool, metrics: (host: String, port: Int)?, onOutcome: @escaping OutcomeHandler) async throws {
+func runWorker(
+    database: DatabaseOptions, arguments: WorkerArguments, exitWhenIdle: Bool, metrics: (host: String, port: Int)?,
+    onOutcome: @escaping OutcomeHandler, onProgress: ProgressHandler? = nil
+) async throws {
     try database.bootstrapLogging()
     let logger = Logger(label: "cae-init")
     let registry = PrometheusCollectorRegistry()
@@ -26,7 +29,7 @@ func runWorker(database: DatabaseOptions, arguments: WorkerArguments, exitWhenId
     // Fail fast, with the conninfo (no password), when a database cannot be reached at start.
     try await database.connectStore().close()
     try await database.connectDossiers().close()
-    try await buildApp(configuration, registry: registry, logger: logger, onOutcome: onOutcome).run()
+    try await buildApp(configuration, registry: registry, logger: logger, onOutcome: onOutcome, onProgress: onProgress).run()
 }
 
 struct RunOnce: AsyncParsableCommand {
@@ -37,14 +40,25 @@ struct RunOnce: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var arguments: WorkerArguments
+    @Option(name: .customLong("progress-every"), help: "When stdout is not a terminal, seconds between plain progress lines of a dossier (0: none). On a terminal, each running dossier's line is redrawn every second.")
+    var progressEvery: Double = 10
+
+    func validate() throws {
+        guard progressEvery.isFinite, progressEvery >= 0 else { throw ArgumentParser.ValidationError("--progress-every must be a number of seconds, 0 or more") }
+    }
 
     func run() async throws {
         let outcomes = Mutex<[FilterOutcome]>([])
+        let progressLine = ProgressLine(plainInterval: progressEvery)
         try await reportingErrors {
-            try await runWorker(database: database, arguments: arguments, exitWhenIdle: true, metrics: nil) { outcome in
-                outcomes.withLock { $0.append(outcome) }
-                print(Self.line(outcome))
-            }
+            try await runWorker(
+                database: database, arguments: arguments, exitWhenIdle: true, metrics: nil,
+                onOutcome: { outcome in
+                    outcomes.withLock { $0.append(outcome) }
+                    progressLine.finish(subscriptionId: outcome.subscriptionId, key: outcome.key, line: Self.line(outcome))
+                },
+                onProgress: { progressLine.show($0) }
+            )
         }
         let all = outcomes.withLock { $0 }
         let final = Dictionary(all.map { ("\($0.subscriptionId)/\($0.key)", $0) }, uniquingKeysWith: { $1 })
@@ -95,7 +109,12 @@ struct Status: AsyncParsableCommand {
             }
             if report.waiting > 0 { print("(\(report.waiting) new filter(s) waiting for a retry backoff or a suspended subscription)") }
             for pending in report.pending {
-                print("pending  \(pending.subscriptionId)/\(pending.key) by \(pending.initializer ?? "?") attempt \(pending.attempt), lease until \(pending.leaseExpiresAt)\(pending.leaseExpired ? " (expired: will be claimed again)" : "")")
+                var line = "pending  \(pending.subscriptionId)/\(pending.key) by \(pending.initializer ?? "?") attempt \(pending.attempt), lease until \(pending.leaseExpiresAt)\(pending.leaseExpired ? " (expired: will be claimed again)" : "")"
+                if let progress = pending.progress, let takenAt = pending.progressUpdatedAt {
+                    line += "; progress \(progress.summary) as of \(Timestamp.iso8601(milliseconds: takenAt))"
+                    if let end = progress.estimatedEnd(takenAt: takenAt) { line += ", estimated end \(Timestamp.iso8601(milliseconds: end))" }
+                }
+                print(line)
             }
             for failed in report.failed {
                 print("failed   \(failed.subscriptionId)/\(failed.key): \(failed.message ?? "")")

@@ -65,4 +65,17 @@ import Testing
         #expect(chains.map { $0.map(\.id) } == [["a", "a"], ["b"], ["c"]])
         #expect(grouper.finish() == nil)
     }
+
+    /// The history read merges two index scans on id alone: an object's current version may come before its
+    /// history versions, and the chain must still be in validFrom order.
+    @Test func grouperSortsEachChainByValidFrom() throws {
+        var grouper = VersionChainGrouper()
+        var chains: [[ObjectVersion]] = []
+        for v in [version("a", 30, 0), version("a", 10, 20), version("a", 20, 30), version("b", 5, 0), version("b", 1, 5)] {
+            if let chain = grouper.add(v) { chains.append(chain) }
+        }
+        if let chain = grouper.finish() { chains.append(chain) }
+        #expect(chains.map { $0.map(\.validFrom) } == [[10, 20, 30], [1, 5]])
+        #expect(try rules.select(chain: chains[0], withHistory: true).map(\.0.validFrom).contains(30))
+    }
 }

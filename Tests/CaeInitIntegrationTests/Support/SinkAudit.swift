@@ -24,7 +24,8 @@ struct SinkAudit {
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         writes = text.split(separator: "\n").compactMap { line in
             let parts = line.split(separator: " ", maxSplits: 2)
-            guard parts.count == 3, let ns = UInt64(parts[0]), let pid = Int32(parts[1]) else { return nil }
+            // `(flush)` lines mark the sink's flushes (issue 9), not writes.
+            guard parts.count == 3, parts[2] != "(flush)", let ns = UInt64(parts[0]), let pid = Int32(parts[1]) else { return nil }
             return Write(nanoseconds: ns, pid: pid, object: String(parts[2]))
         }
     }
