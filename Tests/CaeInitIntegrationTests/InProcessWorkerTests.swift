@@ -27,15 +27,15 @@ struct InProcessWorkerTests {
         return outcomes.withLock { $0 }
     }
 
-    @Test("a claim runs to ready; its lease (1 s) is renewed by heartbeats through a 3 s run")
+    @Test("a claim runs to ready; its lease (2 s) is renewed by heartbeats through a 6 s run")
     func heartbeatsKeepTheClaim() async throws {
         let database = try await TestDatabase.create("inproc")
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         try await CLI.succeed(["fixtures", "load", fixturePath("dossier-history.json")], database: database)
         _ = try await createSubscription(localSubscription(path: directory.file("out"), keys: [EndToEndTests.historyEntite], initWithHistory: true), database: database, in: directory)
-        // 12 files at 4 per second: three times the lease.
-        let outcomes = try await Self.runOnce(database: database, WorkerOptions(lease: .seconds(1), initialiser: .init(maxWritesPerSecond: 4)))
+        // 12 files at 2 per second: three times the lease (heartbeats every 0.67 s).
+        let outcomes = try await Self.runOnce(database: database, WorkerOptions(lease: .seconds(2), initialiser: .init(maxWritesPerSecond: 2)))
         #expect(outcomes.map(\.status) == [.ready], "\(outcomes.map(\.detail))")
         #expect(try await statusCounts(database) == ["ready": 1])
     }
