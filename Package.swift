@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "CaeInitTestSupport",
             dependencies: [
-                "CaeInitCore", "CaeInitSinks",
+                "CaeInitCore", "CaeInitSinks", "CaeInitPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -29,13 +29,7 @@ public struct KeyFilterEdit: Sendable, Equatable {
         var edits: [KeyFilterEdit] = []
         var seen = Set<String>()
         for (i, element) in array.enumerated() {
-            let filter = try FieldReader(element, path: "keyFilters[\(i)]")
-            try filter.refuseUnknown(allowed: ["key", "status", "initializer", "message", "report"])
-            let keyText = try filter.string("key")
-            guard let key = UUIDText.canonical(keyText) else {
-                throw FieldError(filter.fieldPath("key"), "\"\(keyText.prefix(60))\" is not a UUID")
-            }
-            guard seen.insert(key).inserted else { throw FieldError(filter.fieldPath("key"), "\(key) is listed twice") }
+            let (filter, key) = try KeyFilter.readEntry(element, at: i, seen: &seen)
             var status: KeyFilterStatus?
             if let text = try filter.optionalString("status") {
                 guard let parsed = KeyFilterStatus(rawValue: text) else {

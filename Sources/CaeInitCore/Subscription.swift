@@ -78,14 +78,7 @@ public struct Subscription: Sendable, Equatable {
             guard let array = raw.arrayValue else { throw FieldError("keyFilters", "expected an array, found \(raw.typeName)") }
             var seen = Set<String>()
             for (i, element) in array.enumerated() {
-                let filter = try FieldReader(element, path: "keyFilters[\(i)]")
-                try filter.refuseUnknown(allowed: ["key", "status", "initializer", "message", "report"])
-                let keyText = try filter.string("key")
-                guard let key = UUIDText.canonical(keyText) else {
-                    throw FieldError(filter.fieldPath("key"), "\"\(keyText.prefix(60))\" is not a UUID")
-                }
-                guard seen.insert(key).inserted else { throw FieldError(filter.fieldPath("key"), "\(key) is listed twice") }
-                keyFilters.append(KeyFilter(key: key))
+                keyFilters.append(KeyFilter(key: try KeyFilter.readEntry(element, at: i, seen: &seen).key))
             }
         }
         let sinkValue = try body.required("sink")

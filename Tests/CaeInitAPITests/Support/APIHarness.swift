@@ -9,64 +9,7 @@ import NIOHTTP1
 import Glibc
 #endif
 
-/// The PostgreSQL server the suite runs against: `DATABASE_URL`, set by scripts/with-postgres.sh. Its absence
-/// fails the tests: they never skip.
-enum TestDatabase {
-    static func adminURL() throws -> String {
-        guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else {
-            throw TestFailure("DATABASE_URL is not set: run the suite with scripts/test.sh, which starts PostgreSQL")
-        }
-        return url
-    }
-
-    static func url(_ url: String, database: String) -> String {
-        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            let withoutQuery = url.split(separator: "?", maxSplits: 1).map(String.init)
-            let base = withoutQuery[0]
-            let schemeEnd = base.range(of: "://")!.upperBound
-            let hostPart = base[schemeEnd...].split(separator: "/", maxSplits: 1)[0]
-            return base[..<schemeEnd] + hostPart + "/" + database + (withoutQuery.count > 1 ? "?" + withoutQuery[1] : "")
-        }
-        return url + " dbname=\(database)"
-    }
-
-    /// A new, migrated database for one test.
-    static func create(_ label: String = "api") async throws -> String {
-        let admin = try await PostgresConnection.connect(try adminURL())
-        let name = "cae_\(label)_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
-        try await admin.execute("CREATE DATABASE \(name)")
-        let url = Self.url(try adminURL(), database: name)
-        try await CLI.succeed(["migrate"], database: url)
-        return url
-    }
-}
-
-/// The `cae-init` executable built beside the test bundle.
-enum CLI {
-    static func executable() throws -> String {
-        let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        var directory = bundle
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("cae-init").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        throw TestFailure("cae-init not built beside \(bundle.path): run `swift build` before `swift test` (scripts/test.sh does)")
-    }
-
-    static func run(_ arguments: [String], database: String) async throws -> (status: Int32, stdout: String, stderr: String) {
-        try await ChildProcess.run(try executable(), arguments, environment: ["DATABASE_URL": database, "LOG_LEVEL": "warning"])
-    }
-
-    @discardableResult
-    static func succeed(_ arguments: [String], database: String) async throws -> String {
-        let result = try await run(arguments, database: database)
-        guard result.status == 0 else {
-            throw TestFailure("cae-init \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)\(result.stdout)")
-        }
-        return result.stdout
-    }
-
+extension CLI {
     /// Creates an API key; returns the key printed once.
     static func createKey(_ name: String, domains: [String], database: String) async throws -> String {
         let scope = domains.isEmpty ? ["--all-domains"] : domains.flatMap { ["--domain", $0] }
@@ -80,12 +23,6 @@ enum CLI {
 /// A file of the test target's `Data/` (copied from Cegid's documentation) or of the repository's `Fixtures/`.
 func dataPath(_ name: String) -> String {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Data/\(name)").path
-}
-
-func fixturePath(_ name: String) -> String {
-    URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/\(name)").path
 }
 
 /// One HTTP answer: status, headers, body bytes and, when it is JSON, the parsed body.
