@@ -18,14 +18,20 @@ struct BatchDurabilityTests {
         return text.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 2).last.map(String.init) ?? "" }
     }
 
+    /// A migrated database with the history fixture and one Local Directory subscription on it; returns the database
+    /// and the subscription id. (`TestDatabase.create` migrates already.)
+    static func historyDossier(_ label: String, sinkIn directory: TemporaryDirectory) async throws -> (database: String, subscriptionId: String) {
+        let database = try await TestDatabase.create(label)
+        try await CLI.succeed(["fixtures", "load", fixturePath("dossier-history.json")], database: database)
+        let id = try await createSubscription(localSubscription(path: directory.file("out"), keys: [entite], initWithHistory: true), database: database, in: directory)
+        return (database, id)
+    }
+
     @Test("every file, then a flush, then the manifest, then a flush")
     func manifestComesAfterTheFlush() async throws {
-        let database = try await TestDatabase.create("durable")
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        try await CLI.succeed(["migrate"], database: database)
-        try await CLI.succeed(["fixtures", "load", fixturePath("dossier-history.json")], database: database)
-        let id = try await createSubscription(localSubscription(path: directory.file("out"), keys: [Self.entite], initWithHistory: true), database: database, in: directory)
+        let (database, id) = try await Self.historyDossier("durable", sinkIn: directory)
         let audit = directory.file("audit.log")
         try await CLI.succeed(["run-once", "--sink-audit-log", audit], database: database)
         let trail = Self.auditTrail(audit)
@@ -37,12 +43,9 @@ struct BatchDurabilityTests {
 
     @Test("a failing flush fails the run, and no manifest is written")
     func failingFlushFailsTheRun() async throws {
-        let database = try await TestDatabase.create("durablefail")
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        try await CLI.succeed(["migrate"], database: database)
-        try await CLI.succeed(["fixtures", "load", fixturePath("dossier-history.json")], database: database)
-        let id = try await createSubscription(localSubscription(path: directory.file("out"), keys: [Self.entite], initWithHistory: true), database: database, in: directory)
+        let (database, id) = try await Self.historyDossier("durablefail", sinkIn: directory)
         let audit = directory.file("audit.log")
         // Journals are written first, at 4 files a second: once comptes are being written, the journal folder is
         // swapped for a link to a copy, which the flush refuses to follow.
