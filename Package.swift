@@ -25,6 +25,12 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        /// librdkafka, found through pkg-config (`librdkafka-dev`), with its mock cluster header.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
         /// Pure core: JSON values, domain types, history-restoration rules. No I/O.
         .target(name: "CaeInitCore"),
         /// The versioned SQL migrations of `sql/`, embedded in the binary.
@@ -80,6 +86,24 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        /// A small librdkafka wrapper: a consumer in a group whose blocking poll runs on its own thread.
+        .target(
+            name: "CaeInitKafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// The live Sink Service: Kafka events of ready dossiers into the subscriptions' sinks.
+        .target(
+            name: "CaeInitSinkService",
+            dependencies: [
+                "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitSinks", "CaeInitKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         /// The Sink Subscription REST API (Hummingbird 2) on the subscription store.
