@@ -15,6 +15,10 @@ public struct SinkConfiguration: Sendable, Equatable {
     /// The credential fields that are secrets: masked when shown, never logged.
     public static let secretFields: Set<String> = ["accountKey", "secretAccessKey", "sessionToken"]
 
+    /// The prefix of a secret sealed at rest (`SinkSealer`). A client sending a value that starts with it is refused:
+    /// it would be stored as if already sealed and could never be opened.
+    public static let sealedSecretPrefix = "cae-sealed:"
+
     public let destination: Destination
     /// The document property whose value names each object's folder; default `entite_id`.
     public let folderName: String
@@ -76,9 +80,9 @@ public struct SinkConfiguration: Sendable, Equatable {
             try options.refuseUnknown(allowed: ["bucketName", "folderName", "endpoint"])
             destination = .s3(S3SinkConfiguration(
                 accessKeyId: try credentials.string("accessKeyId"),
-                secretAccessKey: Secret(try credentials.string("secretAccessKey")),
+                secretAccessKey: Secret(try Self.secret("secretAccessKey", in: credentials)),
                 region: try credentials.string("region"),
-                sessionToken: try credentials.optionalString("sessionToken").flatMap { $0.isEmpty ? nil : Secret($0) },
+                sessionToken: try Self.optionalSecret("sessionToken", in: credentials).flatMap { $0.isEmpty ? nil : Secret($0) },
                 bucketName: try options.string("bucketName"),
                 endpoint: endpoint
             ))
@@ -86,7 +90,7 @@ public struct SinkConfiguration: Sendable, Equatable {
             let credentials = try FieldReader(try sink.required("credentials"), path: sink.fieldPath("credentials"))
             try credentials.refuseUnknown(allowed: ["accountName", "accountKey"])
             try options.refuseUnknown(allowed: ["containerName", "folderName", "endpoint"])
-            let accountKey = try credentials.string("accountKey")
+            let accountKey = try Self.secret("accountKey", in: credentials)
             guard Base64.decode(accountKey) != nil else {
                 throw FieldError(credentials.fieldPath("accountKey"), "is not valid base64")
             }
@@ -111,6 +115,24 @@ public struct SinkConfiguration: Sendable, Equatable {
         }
         self.folderName = folderName
         self.retryPolicy = retryPolicy
+    }
+
+    private static func secret(_ field: String, in credentials: FieldReader) throws(FieldError) -> String {
+        let value = try credentials.string(field)
+        try refuseSealedForm(value, field: field, in: credentials)
+        return value
+    }
+
+    private static func optionalSecret(_ field: String, in credentials: FieldReader) throws(FieldError) -> String? {
+        guard let value = try credentials.optionalString(field) else { return nil }
+        try refuseSealedForm(value, field: field, in: credentials)
+        return value
+    }
+
+    private static func refuseSealedForm(_ value: String, field: String, in credentials: FieldReader) throws(FieldError) {
+        if value.hasPrefix(sealedSecretPrefix) {
+            throw FieldError(credentials.fieldPath(field), "starts with '\(sealedSecretPrefix)', the form of a secret sealed at rest: send the secret itself")
+        }
     }
 }
 

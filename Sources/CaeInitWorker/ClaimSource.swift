@@ -64,6 +64,9 @@ public struct ClaimSource: AsyncSequence, Sendable {
             while !Task.isCancelled && !source.state.current.stopped {
                 do throws(PostgresError) {
                     let store = try await connectedClaimer()
+                    // Listen before looking: a filter that becomes `new` between the look and the wait then wakes
+                    // the wait instead of waiting out the poll interval.
+                    if listener == nil { await connectListener() }
                     if let claim = try await store.claim(initializer: source.initializer, lease: source.lease) {
                         storeReachable()
                         source.state.update { $0.inFlight += 1 }
@@ -103,16 +106,11 @@ public struct ClaimSource: AsyncSequence, Sendable {
         /// a stop. Waits in short slices so that each of those is seen within a quarter of a second.
         private mutating func waitForWork() async {
             let deadline = ContinuousClock.now + source.pollInterval
-            var listenerTried = false
             while !Task.isCancelled {
                 if source.state.update({ state -> Bool in defer { state.woken = false }; return state.woken }) { return }
                 let remaining = deadline - .now
                 if remaining <= .zero { return }
                 let slice = Swift.min(remaining, .milliseconds(250))
-                if listener == nil && !listenerTried {
-                    listenerTried = true
-                    await connectListener()
-                }
                 if let listener {
                     do throws(PostgresError) {
                         if !(try await listener.notifications(waitingUpTo: slice)).isEmpty { return }

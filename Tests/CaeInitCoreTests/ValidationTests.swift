@@ -82,6 +82,9 @@ import Testing
         (#"{"domain":"d","sink":{"type":"Local Directory","options":{"path":"/tmp"},"retryPolicy":{"maxRetries":-1}}}"#, "sink.retryPolicy.maxRetries: must be between 0 and 20"),
         (#"{"domain":"d","initWithHistory":"yes","sink":{"type":"Local Directory","options":{"path":"/tmp"}}}"#, "initWithHistory: expected true or false"),
         (#"{"domain":"d","sinks":{}}"#, "sinks: unknown field"),
+        (#"{"domain":"d","sink":{"type":"AWS S3","credentials":{"accessKeyId":"a","secretAccessKey":"cae-sealed:v1:0011:AAAA","region":"r"},"options":{"bucketName":"b"}}}"#, "sink.credentials.secretAccessKey: starts with 'cae-sealed:'"),
+        (#"{"domain":"d","sink":{"type":"AWS S3","credentials":{"accessKeyId":"a","secretAccessKey":"s","sessionToken":"cae-sealed:","region":"r"},"options":{"bucketName":"b"}}}"#, "sink.credentials.sessionToken: starts with 'cae-sealed:'"),
+        (#"{"domain":"d","sink":{"type":"Azure Blob Storage","credentials":{"accountName":"a","accountKey":"cae-sealed:v1:x"},"options":{"containerName":"c"}}}"#, "sink.credentials.accountKey: starts with 'cae-sealed:'"),
     ])
     func malformedSubscriptionsNameTheField(body: String, message: String) {
         #expect {
@@ -89,6 +92,13 @@ import Testing
         } throws: { error in
             "\(error)".hasPrefix(message)
         }
+    }
+
+    /// One character short of the prefix is a secret like any other.
+    @Test func aSecretMerelyResemblingTheSealedFormIsAccepted() throws {
+        let body = #"{"domain":"d","sink":{"type":"AWS S3","credentials":{"accessKeyId":"a","secretAccessKey":"cae-sealed","region":"r"},"options":{"bucketName":"b"}}}"#
+        let subscription = try Subscription.parseCreation(try JSONValue.parse(body))
+        #expect(try SinkConfiguration(json: .object(subscription.sink)).secrets.map(\.value) == ["cae-sealed"])
     }
 
     @Test func errorsNeverEchoASecret() {
