@@ -154,7 +154,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/CaeInitTestSupport",
-            exclude: ["azure_blob_server.py", "scripted_server.py"]
+            exclude: ["azure_blob_server.py", "scripted_server.py", "handoff_producer.py"]
         ),
         /// Test helper: writes to a Local Directory sink until killed (the orphan tests SIGKILL it mid-write).
         .executableTarget(

@@ -53,7 +53,7 @@ public struct LiveEventStore: Sendable {
     /// when it is not `new` or `pending` nothing was kept and the caller routes the event again.
     public func keep(_ event: LiveEvent, subscriptionId: String) async throws -> KeyFilterStatus? {
         try await connection.withTransaction {
-            let status = try await lockedStatus(subscriptionId: subscriptionId, key: event.key)
+            let status = try await lockedStatus(subscriptionId: subscriptionId, key: event.key, mode: "FOR SHARE")
             guard status == .new || status == .pending else { return status }
             try await connection.query("""
                 INSERT INTO cae_live_event_kept (subscription_id, key, topic, kafka_partition, kafka_offset, kind, value)
@@ -66,8 +66,10 @@ public struct LiveEventStore: Sendable {
     }
 
     /// Replays what was kept for a key that is `ready`, in offset order (per topic and partition), in batches: each
-    /// batch in one transaction holding the filter row (`FOR SHARE`, so it cannot be reset meanwhile) and the kept
-    /// rows (`FOR UPDATE`, so two Sink Service instances never replay the same key at once). `handle` writes or
+    /// batch in one transaction holding the filter row (`FOR NO KEY UPDATE`: it cannot be reset meanwhile, and two
+    /// drains of the key, from two Sink Service instances or the drainer and a live event, run one after the other;
+    /// the next one reads the kept rows once the previous batch is committed, so it never skips ahead of rows still
+    /// being replayed) and the kept rows (`FOR UPDATE`). `handle` writes or
     /// dead-letters each event, through this store's connection when it records anything (same transaction); each
     /// handled event is then deleted. If `handle` throws, the batch is rolled back and kept for the next drain.
     /// - Returns: the number of events replayed.
@@ -76,7 +78,7 @@ public struct LiveEventStore: Sendable {
         var total = 0
         while true {
             let count = try await connection.withTransaction { () async throws -> Int in
-                guard try await lockedStatus(subscriptionId: subscriptionId, key: key) == .ready else { return 0 }
+                guard try await lockedStatus(subscriptionId: subscriptionId, key: key, mode: "FOR NO KEY UPDATE") == .ready else { return 0 }
                 let rows = try await connection.query("""
                     SELECT topic, kafka_partition, kafka_offset, kind, encode(value, 'hex')
                     FROM cae_live_event_kept WHERE subscription_id = \(subscriptionId) AND key = \(key)::uuid
@@ -117,10 +119,10 @@ public struct LiveEventStore: Sendable {
         ).decode(Int.self).first ?? 0
     }
 
-    /// The filter's status, its row held `FOR SHARE` until the transaction ends; nil when there is no such filter.
-    private func lockedStatus(subscriptionId: String, key: String) async throws -> KeyFilterStatus? {
+    /// The filter's status, its row locked in `mode` until the transaction ends; nil when there is no such filter.
+    private func lockedStatus(subscriptionId: String, key: String, mode: StaticString) async throws -> KeyFilterStatus? {
         let status = try await connection.query(
-            "SELECT status FROM cae_key_filter WHERE subscription_id = \(subscriptionId) AND key = \(key)::uuid FOR SHARE"
+            "SELECT status FROM cae_key_filter WHERE subscription_id = \(subscriptionId) AND key = \(key)::uuid \(unescaped: "\(mode)")"
         ).decode(String.self).first
         guard let status else { return nil }
         guard let known = KeyFilterStatus(rawValue: status) else {

@@ -331,6 +331,28 @@ struct LiveEventDeliveryTests {
         #expect(try await world.keptCount(id, other) == 1)
     }
 
+    @Test("a drain and a live event of the same key at once: every kept event (more than one batch) before the live one, in offset order")
+    func concurrentDrainsKeepOffsetOrder() async throws {
+        let world = try await LiveWorld.make("live_concurrent")
+        defer { Task { await world.finish() } }
+        let key = newUUID()
+        let id = try await world.subscribe(liveLocalBody(path: world.directory.file("out"), keys: [key]))
+        let kept = 150
+        for offset in 0..<kept {
+            _ = try await world.delivery.deliverReporting(plainMessage(#"{"entite_id":"\#(key)"}"#, key: key, offset: Int64(offset)))
+        }
+        #expect(try await world.keptCount(id, key) == kept)
+        try await world.setStatus(id, key, .ready)
+        let delivery = world.delivery
+        async let drained = delivery.drainKept(subscriptionId: id, key: key)
+        try await Task.sleep(for: .milliseconds(20))
+        let live = try await delivery.deliverReporting(plainMessage(#"{"entite_id":"\#(key)"}"#, key: key, offset: 5000))
+        _ = try await drained
+        #expect(live == [id: .written(objectName: "\(key)/\(liveTopic)/0-\(LiveEventNaming.paddedOffset(5000)).json")])
+        #expect(world.writeOrder() == (Array(0..<kept) + [5000]).map { "\(key)/\(liveTopic)/0-\(LiveEventNaming.paddedOffset(Int64($0))).json" })
+        #expect(try await world.keptCount(id, key) == 0)
+    }
+
     @Test("removing a key filter, or its subscription, discards what was kept for it")
     func removalDiscardsKeptEvents() async throws {
         let world = try await LiveWorld.make("live_removal")
