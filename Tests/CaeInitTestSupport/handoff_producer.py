@@ -10,8 +10,12 @@ with acks=all, and flushed before the next step, so events reach the partition i
 
 Usage: handoff_producer.py --database URL --bootstrap HOST:PORT --topic T --entite UUID --subscription ID
                            [--steps N] [--pause-ms MS] [--seed S] [--dry-run]
+       handoff_producer.py --database URL --entite UUID --dump
 Prints one line per step on stdout: `<step> <filter status at commit> <op> <kind> <id> <events>`; exits non-zero on
 any error. With --dry-run, prints the events as JSON lines instead of producing them (to check the documents).
+With --dump, prints every version of the dossier (current and history) as a JSON line
+`{"name": "<kind>/<id>_<validFrom>", "current": true|false, "document": "<the §4 document>"}`: what the test
+compares the sink with, built by the same query as the events.
 """
 import argparse
 import json
@@ -69,8 +73,9 @@ class Psql:
         return [line for line in result.stdout.split("\n") if line != ""]
 
 
-def document_query(kind, entite, object_id, valid_from):
-    """The version's SPEC §4 document, fields in DossierDocument.build's order."""
+def document_select(kind, entite, condition="true"):
+    """`id|valid_from|valid_to|document` of the dossier's versions of `kind` (current and history) meeting
+    `condition`, the document built in DossierDocument.build's field order."""
     spec = KINDS[kind]
     pairs = [("'entite_id'", "entite_id"), ("'" + spec["json"][0][0] + "'", spec["json"][0][1]), ("'timestamp'", "valid_from"),
              ("'id'", "id")]
@@ -78,18 +83,23 @@ def document_query(kind, entite, object_id, valid_from):
     pairs += [("'validFrom'", "valid_from"), ("'validTo'", "valid_to")]
     build = ", ".join(f"{name}, {column}" for name, column in pairs)
     columns = "entite_id, id, valid_from, valid_to, " + ", ".join(spec["fields"])
-    return (f"SELECT json_build_object({build})::text FROM (SELECT {columns} FROM cae_{kind} UNION ALL "
-            f"SELECT {columns} FROM cae_{kind}_history) v WHERE entite_id = '{entite}' AND id = '{object_id}' "
-            f"AND valid_from = {valid_from};")
+    return (f"SELECT id, valid_from, valid_to, json_build_object({build})::text FROM (SELECT {columns} FROM cae_{kind} UNION ALL "
+            f"SELECT {columns} FROM cae_{kind}_history) v WHERE entite_id = '{entite}' AND {condition} ORDER BY id, valid_from;")
+
+
+def document_query(kind, entite, object_id, valid_from):
+    """One version's document (the last field of `document_select`'s line)."""
+    return document_select(kind, entite, f"id = '{object_id}' AND valid_from = {valid_from}")
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", required=True)
     parser.add_argument("--bootstrap")
-    parser.add_argument("--topic", required=True)
+    parser.add_argument("--topic")
     parser.add_argument("--entite", required=True)
-    parser.add_argument("--subscription", required=True)
+    parser.add_argument("--subscription")
+    parser.add_argument("--dump", action="store_true")
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--pause-ms", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
@@ -98,6 +108,15 @@ def main():
     rng = random.Random(args.seed)
     psql = Psql(args.database)
     entite = args.entite
+
+    if args.dump:
+        for kind in KINDS:
+            for line in psql.run(document_select(kind, entite)):
+                object_id, valid_from, valid_to, document = line.split("|", 3)
+                print(json.dumps({"name": f"{kind}/{object_id}_{valid_from}", "current": valid_to == "0", "document": document}))
+        return 0
+    if not (args.topic and args.subscription and (args.bootstrap or args.dry_run)):
+        raise SystemExit("--topic, --subscription and --bootstrap (or --dry-run) are needed to produce")
 
     producer = None
     if not args.dry_run:
@@ -167,7 +186,7 @@ def main():
                   + "\nCOMMIT;\n"
                   + "\n".join(document_query(k, entite, i, vf) for k, i, vf in changed))
         lines = psql.run(script)
-        status, documents = lines[0], lines[1:]
+        status, documents = lines[0], [line.split("|", 3)[3] for line in lines[1:]]
         if len(documents) != len(changed):
             raise SystemExit(f"step {step}: expected {len(changed)} documents, read {len(documents)}")
         for (k, i, vf), document in zip(changed, documents):
