@@ -144,7 +144,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        /// Helpers shared by the test targets: child processes, free ports, moto, the Azure fake.
+        /// Helpers shared by the test targets: child processes, free ports, moto, the Azure fake, the Kafka mock cluster.
         .target(
             name: "CaeInitTestSupport",
             dependencies: [
@@ -154,7 +154,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/CaeInitTestSupport",
-            exclude: ["azure_blob_server.py", "scripted_server.py", "handoff_producer.py"]
+            exclude: ["azure_blob_server.py", "scripted_server.py", "kafka_produce.py", "handoff_producer.py"]
+        ),
+        /// Test helper: librdkafka's mock cluster on 127.0.0.1, driven on stdin (the Kafka tests and the live demo).
+        .executableTarget(
+            name: "cae-init-kafka-mock",
+            dependencies: ["CRdKafka"],
+            path: "Tests/KafkaMock"
         ),
         /// Test helper: writes to a Local Directory sink until killed (the orphan tests SIGKILL it mid-write).
         .executableTarget(
@@ -187,6 +193,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["Data"]
+        ),
+        .testTarget(
+            name: "CaeInitKafkaTests",
+            dependencies: [
+                "CaeInitKafka", "CaeInitSinkService", "CaeInitTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "CaeInitIntegrationTests",
