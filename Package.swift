@@ -42,6 +42,7 @@ let package = Package(
             resources: [
                 .embedInCode("V001__initial.sql"),
                 .embedInCode("V002__api_keys.sql"),
+                .embedInCode("V003__sink_service.sql"),
             ]
         ),
         /// A small, safe libpq wrapper: owned connections and results, blocking calls off the cooperative pool.
@@ -101,6 +102,7 @@ let package = Package(
             name: "CaeInitSinkService",
             dependencies: [
                 "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitSinks", "CaeInitKafka",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -134,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "cae-init",
             dependencies: [
-                "CaeInitCore", "CaeInitStore", "CaeInitWorker", "CaeInitPostgres", "CaeInitApp", "CaeInitAPI",
+                "CaeInitCore", "CaeInitStore", "CaeInitWorker", "CaeInitPostgres", "CaeInitApp", "CaeInitAPI", "CaeInitSinkService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -152,7 +154,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/CaeInitTestSupport",
-            exclude: ["azure_blob_server.py", "scripted_server.py", "kafka_produce.py"]
+            exclude: ["azure_blob_server.py", "scripted_server.py", "kafka_produce.py", "handoff_producer.py"]
         ),
         /// Test helper: librdkafka's mock cluster on 127.0.0.1, driven on stdin (the Kafka tests and the live demo).
         .executableTarget(
@@ -206,6 +208,7 @@ let package = Package(
             name: "CaeInitIntegrationTests",
             dependencies: [
                 "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitTestSupport", "CaeInitApp",
+                "CaeInitKafka", "CaeInitSinkService",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
