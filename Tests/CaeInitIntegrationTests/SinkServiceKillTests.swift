@@ -6,9 +6,9 @@ import Testing
 import Glibc
 #endif
 
-/// Issue 10: the `cae-init sink-service` process killed with SIGKILL while it consumes, then restarted: at least
-/// once, with names that make the redelivery harmless.
-@Suite("Sink Service killed and restarted", .serialized)
+/// Issue 10, the `cae-init sink-service` process: killed with SIGKILL while it consumes, then restarted (at least
+/// once, with names that make the redelivery harmless); a subscription created while it runs.
+@Suite("Sink Service process", .serialized)
 struct SinkServiceKillTests {
     static let topic = "queuing.cpa.comptabilite"
     static let keys = ["7e9030b3-40e9-4726-8d8c-9bfbadc59844", "3b7c6a52-9f1e-4d2a-8c3b-5e6f7a8b9c0d"]
@@ -105,5 +105,38 @@ struct SinkServiceKillTests {
         // Nothing else under the live events' folders (no stray name), and the initialisation's files untouched.
         let liveNames = files.keys.filter { $0.contains("/\(Self.topic)/") || $0.contains("/journal/d") }
         #expect(Set(liveNames) == Set(expected.keys))
+    }
+
+    @Test("a subscription created while the service runs is consumed without a restart (NOTIFY, the refresh interval far away)")
+    func subscriptionCreatedWhileRunning() async throws {
+        let database = try await TestDatabase.create("livesub")
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try await CLI.succeed(["fixtures", "load", fixturePath("dossier-simple.json")], database: database)
+        let cluster = try KafkaTestCluster()
+        defer { cluster.stop() }
+        try await cluster.createTopic(Self.topic, partitions: 1)
+        let service = try CLI.start(
+            ["sink-service", "--brokers", cluster.bootstrap, "--group", "late", "--session-timeout-seconds", "6", "--topic-refresh-seconds", "3600"],
+            database: database
+        )
+        // No subscription yet: the service has read an empty topic set, and reads it again only when notified.
+        let started = Date().addingTimeInterval(30)
+        while !service.standardError.contains("subscribed"), Date() < started { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(service.standardError.contains("topics= "), "subscribed to nothing first: \(service.standardError.suffix(2000))")
+        _ = try await createSubscription(localSubscription(path: directory.file("out"), keys: [Self.keys[1]], initWithHistory: false), database: database, in: directory)
+        try await CLI.succeed(["run-once"], database: database)
+        let produced = try await KafkaTestProducer.produce(bootstrap: cluster.bootstrap, messages: [
+            .init(topic: Self.topic, key: Self.keys[1], value: #"{"entite_id":"\#(Self.keys[1])","event":"late"}"#),
+        ])
+        let name = "\(Self.keys[1])/\(Self.topic)/0-\(String(format: "%020lld", produced[0].offset)).json"
+        let deadline = Date().addingTimeInterval(40)
+        while directory.files(under: "out")[name] == nil, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        service.signal(SIGTERM)
+        let status = await service.waitForExit(within: 60)
+        #expect(directory.files(under: "out")[name] != nil, "the event was written: \(service.standardError.suffix(3000))")
+        #expect(status == 0)
     }
 }
