@@ -139,4 +139,24 @@ struct SinkServiceKillTests {
         #expect(directory.files(under: "out")[name] != nil, "the event was written: \(service.standardError.suffix(3000))")
         #expect(status == 0)
     }
+
+    @Test("bad options are refused naming the option, never echoing a property's value")
+    func badOptionsAreNamed() async throws {
+        let database = try await TestDatabase.create("sinkopts")
+        func refusal(_ arguments: [String]) async throws -> String {
+            let result = try await CLI.run(["sink-service"] + arguments, database: database)
+            #expect(result.status != 0, "\(arguments) accepted")
+            return result.stderr
+        }
+        #expect(try await refusal([]).contains("--brokers"))
+        #expect(try await refusal(["--brokers", "127.0.0.1"]).contains("--brokers"))
+        #expect(try await refusal(["--brokers", "127.0.0.1:9", "--max-batch", "0"]).contains("--max-batch"))
+        #expect(try await refusal(["--brokers", "127.0.0.1:9", "--partition-concurrency", "257"]).contains("--partition-concurrency"))
+        #expect(try await refusal(["--brokers", "127.0.0.1:9", "--kafka-property", "enable.auto.commit=true"]).contains("enable.auto.commit"))
+        let unknown = try await refusal(["--brokers", "127.0.0.1:9", "--kafka-property", "no.such.property=1"])
+        #expect(unknown.contains("no.such.property"))
+        let invalid = try await refusal(["--brokers", "127.0.0.1:9", "--kafka-property", "socket.timeout.ms=hunter2-secret"])
+        #expect(invalid.contains("socket.timeout.ms"))
+        #expect(!invalid.contains("hunter2-secret"))
+    }
 }
