@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import CaeInitCore
 import CaeInitTestSupport
 import Foundation
+import NIOCore
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -116,8 +118,10 @@ struct SinkServiceKillTests {
         let cluster = try KafkaTestCluster()
         defer { cluster.stop() }
         try await cluster.createTopic(Self.topic, partitions: 1)
+        let metricsPort = try ServerProcess.freePort()
         let service = try CLI.start(
-            ["sink-service", "--brokers", cluster.bootstrap, "--group", "late", "--session-timeout-seconds", "6", "--topic-refresh-seconds", "3600"],
+            ["sink-service", "--brokers", cluster.bootstrap, "--group", "late", "--session-timeout-seconds", "6", "--topic-refresh-seconds", "3600",
+             "--metrics-port", "\(metricsPort)", "--metrics-host", "127.0.0.1"],
             database: database
         )
         // No subscription yet: the service has read an empty topic set, and reads it again only when notified.
@@ -134,6 +138,14 @@ struct SinkServiceKillTests {
         while directory.files(under: "out")[name] == nil, Date() < deadline {
             try await Task.sleep(for: .milliseconds(200))
         }
+        // The loop's metrics on the process's /metrics, with the delivery's.
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(metricsPort)/metrics"), timeout: .seconds(5))
+        let metrics = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        #expect(metrics.contains("cae_sink_service_messages_delivered_total 1\n"), "\(metrics)")
+        #expect(metrics.contains("cae_sink_service_delivery_failures_total 0\n"))
+        #expect(metrics.contains(#"cae_sink_service_consumer_lag{topic="\#(Self.topic)",partition="0"} 0"#))
+        #expect(metrics.contains("cae_sink_events_written_total"))
+
         service.signal(SIGTERM)
         let status = await service.waitForExit(within: 60)
         #expect(directory.files(under: "out")[name] != nil, "the event was written: \(service.standardError.suffix(3000))")
