@@ -124,7 +124,7 @@ let package = Package(
         .target(
             name: "CaeInitApp",
             dependencies: [
-                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker",
+                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitKafka", "CaeInitSinkService",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -136,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "cae-init",
             dependencies: [
-                "CaeInitCore", "CaeInitStore", "CaeInitWorker", "CaeInitPostgres", "CaeInitApp", "CaeInitAPI", "CaeInitSinkService",
+                "CaeInitCore", "CaeInitStore", "CaeInitWorker", "CaeInitPostgres", "CaeInitApp", "CaeInitAPI", "CaeInitSinkService", "CaeInitKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -200,6 +200,7 @@ let package = Package(
                 "CaeInitKafka", "CaeInitSinkService", "CaeInitTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -159,6 +159,44 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
+    /// Stops fetching these partitions (a partition whose delivery failed waits out its backoff) until `resume`;
+    /// messages already fetched for them are dropped and fetched again later.
+    public func pause(_ partitions: Set<KafkaTopicPartition>) async throws(KafkaError) {
+        try await pauseOrResume(partitions, pause: true)
+    }
+
+    public func resume(_ partitions: Set<KafkaTopicPartition>) async throws(KafkaError) {
+        try await pauseOrResume(partitions, pause: false)
+    }
+
+    private func pauseOrResume(_ partitions: Set<KafkaTopicPartition>, pause: Bool) async throws(KafkaError) {
+        guard !partitions.isEmpty else { return }
+        try await onQueue { (handle) throws(KafkaError) in
+            let list = Self.partitionList(Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let error = pause ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
+            try Self.check(list, error, code: .seekFailed)
+        }
+    }
+
+    /// The group's committed next offsets of these partitions, asked of the group coordinator (waits up to
+    /// `timeout`); a partition without a committed offset is left out. Does not join the group.
+    public func committed(_ partitions: Set<KafkaTopicPartition>, timeout: Duration = .seconds(10)) async throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        guard !partitions.isEmpty else { return [:] }
+        return try await onQueue { (handle) throws(KafkaError) -> [KafkaTopicPartition: Int64] in
+            let list = Self.partitionList(Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let error = rd_kafka_committed(handle, list, Int32(clamping: timeout.milliseconds))
+            try Self.check(list, error, code: .pollFailed)
+            var offsets: [KafkaTopicPartition: Int64] = [:]
+            for index in 0..<Int(list.pointee.cnt) where list.pointee.elems[index].offset >= 0 {
+                let element = list.pointee.elems[index]
+                offsets[KafkaTopicPartition(topic: String(cString: element.topic), partition: element.partition)] = element.offset
+            }
+            return offsets
+        }
+    }
+
     /// Messages not yet consumed, per assigned partition: high watermark − position. Partitions whose position or
     /// watermark is not known yet (nothing fetched since the assignment) are left out.
     public func lag() async -> [KafkaTopicPartition: Int64] {
