@@ -122,6 +122,6 @@ struct HandOffTests {
         // Versions ended during the test are in the sink too (the stream wrote them), with their ended content.
         let ended = final.filter { !$0.value.current && world.files("out")["\(entite)/\($0.key).json"] != nil }
         #expect(ended.count > 10, "\(ended.count)")
-        await service.stop()
+        #expect(await service.stop() == 0, "\(service.process.standardError.suffix(3000))")
     }
 }
