@@ -124,8 +124,9 @@ public final class LiveEventDelivery: LiveEventHandler, Sendable {
                 metrics.kept.increment()
                 return .kept
             case .ready?:
-                // Became ready between the routes and the lock: written like any event of a ready key.
-                break
+                // Became ready between the routes and the lock: what was kept is replayed first, then this one.
+                try await drain(route, on: connection)
+                return try await write(event, content: content, route: route, on: connection)
             case .failed?:
                 return .ignored(.keyFailed)
             case nil:
@@ -135,7 +136,7 @@ public final class LiveEventDelivery: LiveEventHandler, Sendable {
             break
         }
         // Whatever was kept for the key goes first: per key, events reach the sink in offset order.
-        try await drain(route, on: connection)
+        if route.hasKeptEvents { try await drain(route, on: connection) }
         return try await write(event, content: content, route: route, on: connection)
     }
 

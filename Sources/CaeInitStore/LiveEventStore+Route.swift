@@ -15,16 +15,19 @@ extension LiveEventStore {
         public let sinkFingerprint: String
         /// The sink's secrets, scrubbed from every reason recorded or logged.
         public let secrets: [Secret]
+        /// Events were kept for the key when the route was read (see `LiveEventStore.hasKeptColumn`).
+        public let hasKeptEvents: Bool
 
         public var status: KeyFilterStatus? { subscriber.keyStatus }
 
-        public init(subscriptionId: String, key: String, subscriber: LiveEventSubscriber, sink: Result<SinkConfiguration, RouteProblem>, sinkFingerprint: String, secrets: [Secret]) {
+        public init(subscriptionId: String, key: String, subscriber: LiveEventSubscriber, sink: Result<SinkConfiguration, RouteProblem>, sinkFingerprint: String, secrets: [Secret], hasKeptEvents: Bool) {
             self.subscriptionId = subscriptionId
             self.key = key
             self.subscriber = subscriber
             self.sink = sink
             self.sinkFingerprint = sinkFingerprint
             self.secrets = secrets
+            self.hasKeptEvents = hasKeptEvents
         }
     }
 
@@ -34,10 +37,10 @@ extension LiveEventStore {
         public init(_ description: String) { self.description = description }
     }
 
-    /// A row of `routes`: id, key, suspended, topics, sink, filters, status.
+    /// A row of `routes`: id, key, suspended, topics, sink, filters, status, has kept events.
     func decodeRoute(_ row: PostgresRow) throws(PostgresError) -> Route {
-        let (id, key, suspended, topicsText, sinkText, filtersText, statusText) = try row.decode(
-            String.self, String.self, Bool.self, String.self, String.self, String?.self, String.self)
+        let (id, key, suspended, topicsText, sinkText, filtersText, statusText, hasKept) = try row.decode(
+            String.self, String.self, Bool.self, String.self, String.self, String?.self, String.self, Bool.self)
         let topics = ((try? JSONValue.parse(topicsText))?.arrayValue ?? []).compactMap(\.stringValue)
         let filters = filtersText.flatMap { try? JSONValue.parse($0) }?.objectValue
         var secrets: [Secret] = []
@@ -58,6 +61,6 @@ extension LiveEventStore {
             topics: topics, suspended: suspended, keyStatus: KeyFilterStatus(rawValue: statusText),
             filter: DocumentFilter(filters ?? JSONObject())
         )
-        return Route(subscriptionId: id, key: key, subscriber: subscriber, sink: sink, sinkFingerprint: sinkText, secrets: secrets)
+        return Route(subscriptionId: id, key: key, subscriber: subscriber, sink: sink, sinkFingerprint: sinkText, secrets: secrets, hasKeptEvents: hasKept)
     }
 }

@@ -26,7 +26,7 @@ public struct LiveEventStore: Sendable {
     /// with the key among its filters (whatever their status: `LiveEventRouting` decides).
     public func routes(topic: String, key: String) async throws(PostgresError) -> [Route] {
         let rows = try await connection.query("""
-            SELECT s.id, f.key::text, s.suspended, s.topics::text, s.sink::text, s.filters::text, f.status
+            SELECT s.id, f.key::text, s.suspended, s.topics::text, s.sink::text, s.filters::text, f.status, \(unescaped: Self.hasKeptColumn)
             FROM cae_key_filter f JOIN cae_subscription s ON s.id = f.subscription_id
             WHERE f.key = \(key)::uuid AND NOT s.suspended AND jsonb_typeof(s.topics) = 'array' AND s.topics ? \(topic)
             ORDER BY s.id
@@ -38,12 +38,17 @@ public struct LiveEventStore: Sendable {
     /// longer among its filters.
     public func route(subscriptionId: String, key: String) async throws(PostgresError) -> Route? {
         let rows = try await connection.query("""
-            SELECT s.id, f.key::text, s.suspended, s.topics::text, s.sink::text, s.filters::text, f.status
+            SELECT s.id, f.key::text, s.suspended, s.topics::text, s.sink::text, s.filters::text, f.status, \(unescaped: Self.hasKeptColumn)
             FROM cae_key_filter f JOIN cae_subscription s ON s.id = f.subscription_id
             WHERE f.subscription_id = \(subscriptionId) AND f.key = \(key)::uuid
             """)
         return try rows.typed.map(decodeRoute).first
     }
+
+    /// Whether anything is kept for the route's key, read in the same snapshot as its status: when that status is
+    /// `ready`, everything ever kept was committed before it (a keep holds the filter row `FOR SHARE`), so `false`
+    /// means there is nothing to replay and a live event skips the drain's transaction.
+    static let hasKeptColumn = "EXISTS (SELECT 1 FROM cae_live_event_kept k WHERE k.subscription_id = f.subscription_id AND k.key = f.key)"
 
     // MARK: Hand-off
 
