@@ -170,5 +170,16 @@ struct SinkServiceKillTests {
         let invalid = try await refusal(["--brokers", "127.0.0.1:9", "--kafka-property", "socket.timeout.ms=hunter2-secret"])
         #expect(invalid.contains("socket.timeout.ms"))
         #expect(!invalid.contains("hunter2-secret"))
+
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let file = try directory.write("kafka.properties", "# comment\n\nsocket.timeout.ms = 1000\nsasl.password=hunter2-secret\nsession.timeout.ms\n")
+        let malformed = try await refusal(["--brokers", "127.0.0.1:9", "--kafka-properties-file", file])
+        #expect(malformed.contains("line 5"), "\(malformed)")
+        #expect(!malformed.contains("hunter2-secret"))
+        let fromFile = try directory.write("bad.properties", "fetch.wait.max.ms=hunter2-secret\n")
+        let refusedFromFile = try await refusal(["--brokers", "127.0.0.1:9", "--kafka-properties-file", fromFile])
+        #expect(refusedFromFile.contains("fetch.wait.max.ms"))
+        #expect(!refusedFromFile.contains("hunter2-secret"))
     }
 }
