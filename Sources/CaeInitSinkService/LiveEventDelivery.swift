@@ -109,10 +109,15 @@ public final class LiveEventDelivery: LiveEventHandler, Sendable {
             content = try event.content()
         } catch {
             // Unreadable, so neither routable by `filters` nor writable: dead-lettered for every subscription that
-            // would take the key's events.
-            guard route.subscriber.topics.contains(event.topic), !route.subscriber.suspended,
-                  let status = route.status, status != .failed else { return .ignored(.keyAbsent) }
-            return try await deadLetter(event, route: route, reason: error.description, on: connection)
+            // would take (or keep) the key's events.
+            let subscriber = route.subscriber
+            if !subscriber.topics.contains(event.topic) { return .ignored(.topicNotListed) }
+            if subscriber.suspended { return .ignored(.suspended) }
+            switch subscriber.keyStatus {
+            case nil: return .ignored(.keyAbsent)
+            case .failed?: return .ignored(.keyFailed)
+            case .new?, .pending?, .ready?: return try await deadLetter(event, route: route, reason: error.description, on: connection)
+            }
         }
         switch LiveEventRouting.action(topic: event.topic, document: content.document, subscriber: route.subscriber) {
         case .ignore(let reason):

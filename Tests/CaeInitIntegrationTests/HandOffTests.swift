@@ -98,7 +98,7 @@ struct HandOffTests {
         defer { Task { await service.stop() } }
         let producer = try ChildProcess(executable: "/usr/bin/env", arguments: [
             "python3", SupportFiles.path("handoff_producer.py"), "--database", world.database, "--bootstrap", cluster.bootstrap,
-            "--topic", Self.topic, "--entite", entite, "--subscription", id, "--steps", "160", "--pause-ms", "30", "--seed", "10",
+            "--topic", Self.topic, "--entite", entite, "--subscription", id, "--steps", "100", "--after-ready", "40", "--max-steps", "3000", "--pause-ms", "30", "--seed", "10",
         ])
         // A few changes while the filter is `new`, then the initialisation, paced so that it lasts several seconds.
         #expect(try await eventually(within: 60) { producer.standardOutput.split(separator: "\n").count >= 15 }, "\(producer.standardError)")

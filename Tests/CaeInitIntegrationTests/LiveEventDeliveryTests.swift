@@ -166,6 +166,13 @@ struct LiveEventDeliveryTests {
         #expect(try await world.keptCount(id, new) == 1)
         #expect(world.files("out").count == 1)
         #expect(try await world.delivery.activeTopics() == [liveTopic])
+        // A value that can never be written (a tombstone) is dead-lettered for a key being initialised too, and
+        // ignored for a failed one.
+        let tombstone = { (key: String, offset: Int64) in KafkaMessage(topic: liveTopic, partition: 0, offset: offset, key: Array(key.utf8), value: nil) }
+        #expect(try await world.delivery.deliverReporting(tombstone(new, 9)) == [id: .deadLettered(reason: "the message has no value (a tombstone)")])
+        #expect(try await world.delivery.deliverReporting(tombstone(failed, 10)) == [id: .ignored(.keyFailed)])
+        #expect(try await world.deadLetters().map(\.event.offset) == [9])
+        #expect(try await world.keptCount(id, new) == 1)
     }
 
     @Test("a suspended subscription gets nothing (not even kept events); resumed, it gets the next ones")

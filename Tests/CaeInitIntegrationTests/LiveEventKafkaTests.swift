@@ -130,4 +130,60 @@ struct LiveEventKafkaTests {
         #expect(try await world.keptCount(all, new) == 0)
         #expect(await service.stop() == 0, "\(service.process.standardError.suffix(3000))")
     }
+
+    @Test("a refusing sink (wrong S3 key) dead-letters its messages while another subscription on the topic keeps receiving; dead-letters retry after the fix delivers them")
+    func refusingSink() async throws {
+        let world = try await LiveWorld.make("live_kafka_refusing")
+        defer { Task { await world.finish() } }
+        let cluster = try KafkaTestCluster()
+        defer { cluster.stop() }
+        try await cluster.createTopic(liveTopic, partitions: 2)
+        let (moto, keyId, secret) = try await Moto.start()
+        defer { moto.stop() }
+        #expect(try await Moto.signedRequest(.PUT, port: moto.port, path: "/live-bucket", keyId: keyId, secret: secret).status == .ok)
+        let key = newUUID()
+        let wrongSecret = "WRONGSECRETVALUE0123456789"
+        let local = try await world.subscribe(liveLocalBody(path: world.directory.file("out"), keys: [key]))
+        let s3 = try await world.subscribe(liveS3Body(port: moto.port, keyId: keyId, secret: wrongSecret, bucket: "live-bucket", keys: [key]))
+        try await world.setStatus(local, key, .ready)
+        try await world.setStatus(s3, key, .ready)
+
+        let service = try RunningLiveService(world: world, bootstrap: cluster.bootstrap)
+        defer { Task { await service.stop() } }
+        let journal = newUUID()
+        var versions: [ObjectVersion] = []
+        for n in 0..<4 {
+            let validFrom = Int64(100 + n)
+            versions.append(journalVersion(journal, validFrom: validFrom, validTo: n < 3 ? validFrom + 1 : 0))
+        }
+        let messages: [KafkaTestProducer.Message] = versions.map { KafkaTestProducer.Message.version($0, key: key) }
+        _ = try await KafkaTestProducer.produce(bootstrap: cluster.bootstrap, messages: messages)
+        let names = versions.map { "\(key)/journal/\(journal)_\($0.validFrom).json" }
+        let settled = try await eventually {
+            guard world.files("out").count == 4 else { return false }
+            return try await world.deadLetters(s3).count == 4
+        }
+        #expect(settled, "\(world.files("out").keys.sorted())")
+        #expect(Set(world.files("out").keys) == Set(names))
+        let letters = try await world.deadLetters(s3)
+        #expect(letters.allSatisfy { $0.reason.contains("SignatureDoesNotMatch") && !$0.reason.contains(wrongSecret) })
+        #expect(!service.process.standardError.contains(wrongSecret))
+
+        _ = try await sql("UPDATE cae_subscription SET sink = jsonb_set(sink, '{credentials,secretAccessKey}', to_jsonb($2::text)) WHERE id = $1", [s3, secret], database: world.database)
+        let retry = try await CLI.run(["dead-letters", "retry", "--subscription", s3], database: world.database)
+        #expect(retry.status == 0, "\(retry.stdout) \(retry.stderr)")
+        #expect(try await world.deadLetters().isEmpty)
+        let configuration = S3SinkConfiguration(accessKeyId: keyId, secretAccessKey: Secret(secret), region: "us-east-1", sessionToken: nil, bucketName: "live-bucket", endpoint: "http://127.0.0.1:\(moto.port)")
+        let reader = try S3Sink(configuration: SinkConfiguration(destination: .s3(configuration)), s3: configuration, httpClient: .shared)
+        for name in names {
+            #expect(try await reader.get(name) == world.files("out")[name], "\(name)")
+        }
+        // The service's next message reaches S3 too: its sink is made again from the fixed subscription.
+        let next = journalVersion(journal, validFrom: 200)
+        _ = try await KafkaTestProducer.produce(bootstrap: cluster.bootstrap, messages: [.version(next, key: key)])
+        let nextName = "\(key)/journal/\(journal)_200.json"
+        #expect(try await eventually { world.files("out")[nextName] != nil })
+        #expect(try await reader.get(nextName) == world.files("out")[nextName])
+        #expect(await service.stop() == 0, "\(service.process.standardError.suffix(3000))")
+    }
 }

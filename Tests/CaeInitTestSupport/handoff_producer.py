@@ -9,8 +9,10 @@ history), or create one. After the commit the changed versions' documents are re
 with acks=all, and flushed before the next step, so events reach the partition in commit order.
 
 Usage: handoff_producer.py --database URL --bootstrap HOST:PORT --topic T --entite UUID --subscription ID
-                           [--steps N] [--pause-ms MS] [--seed S] [--dry-run]
+                           [--steps N] [--after-ready N] [--max-steps N] [--pause-ms MS] [--seed S] [--dry-run]
        handoff_producer.py --database URL --entite UUID --dump
+Runs at least --steps steps, and goes on until --after-ready steps were committed with the key filter `ready`
+(at most --max-steps in all), so that changes happen before, during and after the initialisation whatever its pace.
 Prints one line per step on stdout: `<step> <filter status at commit> <op> <kind> <id> <events>`; exits non-zero on
 any error. With --dry-run, prints the events as JSON lines instead of producing them (to check the documents).
 With --dump, prints every version of the dossier (current and history) as a JSON line
@@ -101,6 +103,8 @@ def main():
     parser.add_argument("--subscription")
     parser.add_argument("--dump", action="store_true")
     parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--after-ready", type=int, default=0)
+    parser.add_argument("--max-steps", type=int, default=5000)
     parser.add_argument("--pause-ms", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dry-run", action="store_true")
@@ -138,7 +142,12 @@ def main():
     # Strictly increasing instants, after every validFrom already there.
     clock = max([int(time.time() * 1000)] + [vf + 1 for ids in current.values() for vf in ids.values()])
 
-    for step in range(args.steps):
+    ready_steps = 0
+    step = -1
+    while True:
+        step += 1
+        if step >= args.max_steps or (step >= args.steps and ready_steps >= args.after_ready):
+            break
         clock = max(clock + 1, int(time.time() * 1000))
         kind = rng.choice(list(KINDS))
         spec = KINDS[kind]
@@ -187,6 +196,8 @@ def main():
                   + "\n".join(document_query(k, entite, i, vf) for k, i, vf in changed))
         lines = psql.run(script)
         status, documents = lines[0], [line.split("|", 3)[3] for line in lines[1:]]
+        if status == "ready":
+            ready_steps += 1
         if len(documents) != len(changed):
             raise SystemExit(f"step {step}: expected {len(changed)} documents, read {len(documents)}")
         for (k, i, vf), document in zip(changed, documents):
