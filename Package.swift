@@ -42,6 +42,7 @@ let package = Package(
             resources: [
                 .embedInCode("V001__initial.sql"),
                 .embedInCode("V002__api_keys.sql"),
+                .embedInCode("V003__sink_service.sql"),
             ]
         ),
         /// A small, safe libpq wrapper: owned connections and results, blocking calls off the cooperative pool.
@@ -101,6 +102,7 @@ let package = Package(
             name: "CaeInitSinkService",
             dependencies: [
                 "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitSinks", "CaeInitKafka",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -122,7 +124,7 @@ let package = Package(
         .target(
             name: "CaeInitApp",
             dependencies: [
-                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker",
+                "CaeInitCore", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitKafka", "CaeInitSinkService",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -134,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "cae-init",
             dependencies: [
-                "CaeInitCore", "CaeInitStore", "CaeInitWorker", "CaeInitPostgres", "CaeInitApp", "CaeInitAPI",
+                "CaeInitCore", "CaeInitStore", "CaeInitWorker", "CaeInitPostgres", "CaeInitApp", "CaeInitAPI", "CaeInitSinkService", "CaeInitKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -142,7 +144,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        /// Helpers shared by the test targets: child processes, free ports, moto, the Azure fake.
+        /// Helpers shared by the test targets: child processes, free ports, moto, the Azure fake, the Kafka mock cluster.
         .target(
             name: "CaeInitTestSupport",
             dependencies: [
@@ -152,7 +154,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/CaeInitTestSupport",
-            exclude: ["azure_blob_server.py", "scripted_server.py"]
+            exclude: ["azure_blob_server.py", "scripted_server.py", "kafka_produce.py", "handoff_producer.py"]
+        ),
+        /// Test helper: librdkafka's mock cluster on 127.0.0.1, driven on stdin (the Kafka tests and the live demo).
+        .executableTarget(
+            name: "cae-init-kafka-mock",
+            dependencies: ["CRdKafka"],
+            path: "Tests/KafkaMock"
         ),
         /// Test helper: writes to a Local Directory sink until killed (the orphan tests SIGKILL it mid-write).
         .executableTarget(
@@ -187,9 +195,20 @@ let package = Package(
             exclude: ["Data"]
         ),
         .testTarget(
+            name: "CaeInitKafkaTests",
+            dependencies: [
+                "CaeInitKafka", "CaeInitSinkService", "CaeInitTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
             name: "CaeInitIntegrationTests",
             dependencies: [
                 "CaeInitCore", "CaeInitPostgres", "CaeInitStore", "CaeInitSinks", "CaeInitWorker", "CaeInitTestSupport", "CaeInitApp",
+                "CaeInitKafka", "CaeInitSinkService",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

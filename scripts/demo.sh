@@ -5,22 +5,28 @@
 # going new → ready, and one dossier re-initialised.
 #   scripts/demo.sh              Local Directory sink, into ./demo-output
 #   scripts/demo.sh --sink s3    moto's S3 server on 127.0.0.1 (signatures checked), then the bucket listing
+#   scripts/demo.sh --live       then live events: librdkafka's mock cluster, `cae-init sink-service`, a few events
+#                                produced with confluent-kafka, and the files they landed as (instead of the API part)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sink=local
-case "${1:-}" in
-    --sink) sink="${2:-local}" ;;
-    "") ;;
-    *) echo "usage: scripts/demo.sh [--sink local|s3]" >&2; exit 2 ;;
-esac
+live=
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --sink) sink="${2:-local}"; shift 2 ;;
+        --live) live=1; shift ;;
+        *) echo "usage: scripts/demo.sh [--sink local|s3] [--live]" >&2; exit 2 ;;
+    esac
+done
 [ "$sink" = local ] || [ "$sink" = s3 ] || { echo "unknown sink '$sink' (local or s3)" >&2; exit 2; }
+[ -z "$live" ] || [ "$sink" = local ] || { echo "--live shows a Local Directory sink: use it without --sink s3" >&2; exit 2; }
 
 if [ -z "${CAE_INIT_DEMO_INSIDE:-}" ]; then
     scripts/install-deps.sh
     echo "building cae-init…" >&2
     swift build 2>&1 | tail -n 1 >&2
-    exec env CAE_INIT_DEMO_INSIDE=1 scripts/with-postgres.sh "$0" --sink "$sink"
+    exec env CAE_INIT_DEMO_INSIDE=1 scripts/with-postgres.sh "$0" --sink "$sink" ${live:+--live}
 fi
 
 cae=.build/debug/cae-init
@@ -104,6 +110,58 @@ print(f"AWS S3 bucket cae-init-demo at http://127.0.0.1:{sys.argv[1]} (moto): {l
 for key in sorted(keys):
     print(f"  {key}")
 PY
+fi
+
+if [ -n "$live" ]; then
+    echo "== live events (librdkafka's mock cluster, cae-init sink-service)"
+    # The mock cluster reads commands on stdin and exits when it closes.
+    coproc MOCK { exec .build/debug/cae-init-kafka-mock --brokers 1 2>"$work/mock.log"; }
+    mock_pid=$MOCK_PID
+    read -r _ brokers <&"${MOCK[0]}"
+    echo "topic queuing.cpa.comptabilite 3" >&"${MOCK[1]}"; read -r answer <&"${MOCK[0]}"
+    echo "mock cluster at $brokers, topic queuing.cpa.comptabilite (3 partitions): $answer"
+    LOG_LEVEL=info $cae sink-service --brokers "$brokers" --topic-refresh-seconds 1 2>"$work/sink-service.log" &
+    service_pid=$!
+    trap 'kill "$service_pid" "$mock_pid" 2>/dev/null || true; cleanup' EXIT
+    key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entite_id"])' Fixtures/dossier-simple.json)
+    # Events of the ready dossier: a journal renamed (the version ends, a new one is current), a plain event, and
+    # one of a key no subscription lists (skipped).
+    python3 - "$key" Fixtures/dossier-simple.json >"$work/events.jsonl" <<'PY'
+import json, sys
+key, fixture = sys.argv[1], json.load(open(sys.argv[2]))
+journal = fixture["journals"][0]
+journal["entite_id"] = key
+journal["timestamp"] = journal["validFrom"]
+renamed_at = 1767225600000
+ended = dict(journal, validTo=renamed_at)
+renamed = dict(journal, libelle=journal["libelle"] + " (renamed live)", validFrom=renamed_at, timestamp=renamed_at, validTo=0)
+topic = "queuing.cpa.comptabilite"
+for value, headers in ((ended, {"kind": "journal"}), (renamed, {"kind": "journal"}), ({"entite_id": key, "event": "dossier-closed"}, {})):
+    print(json.dumps({"topic": topic, "key": key, "value": value, "headers": headers}))
+print(json.dumps({"topic": topic, "key": "00000000-0000-4000-8000-00000000dead", "value": {"entite_id": "x"}}))
+PY
+    echo "\$ kafka_produce.py $brokers < events.jsonl   (confluent-kafka, acks=all)"
+    python3 Tests/CaeInitTestSupport/kafka_produce.py "$brokers" <"$work/events.jsonl" | sed 's/^/  /'
+    before=$(find "$out" -type f -not -path '*/.partial*' | sort)
+    for _ in $(seq 300); do
+        now=$(find "$out" -type f -not -path '*/.partial*' | sort)
+        [ "$(comm -13 <(echo "$before") <(echo "$now") | wc -l)" -ge 2 ] && break
+        sleep 0.1
+    done
+    sleep 1
+    journal_dir=$(dirname "$(comm -13 <(echo "$before") <(echo "$now") | grep "/journal/" | head -n 1)")
+    echo "new files the live events landed as (in $out):"
+    comm -13 <(echo "$before") <(echo "$now") | sed "s#^$out/#  #"
+    if [ "$journal_dir" != . ]; then
+        echo "the journal's versions now (the initialisation's file, overwritten by the event that ended it, and the new one):"
+        for f in "$journal_dir"/*.json; do echo "  ${f#$out/}: $(cat "$f")"; done
+    fi
+    kill -TERM "$service_pid"; wait "$service_pid" || { echo "sink-service exited $?:"; tail -n 20 "$work/sink-service.log"; status=1; }
+    echo "sink service stopped (SIGTERM: stopped polling, committed, left the group); its log, in part:"
+    grep -E "subscribed|partitions assigned|shutting down|closed|stopped" "$work/sink-service.log" | sed 's/^/  /' | head -n 8
+    exec {MOCK[1]}>&-
+    wait "$mock_pid" 2>/dev/null || true
+    exit $status
 fi
 
 echo "== the REST API (cae-init serve --worker, curl)"

@@ -44,6 +44,14 @@ public struct FolderNameError: Error, Sendable, Equatable, CustomStringConvertib
     }
 }
 
+/// Why a document's `folderName` property cannot name a folder, whatever the document.
+public struct UnsafeFolderError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let property: String
+    public let reason: String
+
+    public var description: String { "folderName property '\(property)' \(reason)" }
+}
+
 /// Object names (SPEC §4): `<folder>/<kind>/<id>_<validFrom>.json`, the folder being the document's value of the
 /// sink's `folderName` property, checked to be one safe path segment.
 public struct ObjectNaming: Sendable, Equatable {
@@ -52,9 +60,17 @@ public struct ObjectNaming: Sendable, Equatable {
     public init(folderProperty: String) { self.folderProperty = folderProperty }
 
     public func folder(of document: JSONObject, version: ObjectVersion) throws(FolderNameError) -> String {
-        func fail(_ reason: String) -> FolderNameError {
-            FolderNameError(property: folderProperty, kind: version.kind, objectId: version.id, reason: reason)
+        do {
+            return try folder(of: document)
+        } catch {
+            throw FolderNameError(property: folderProperty, kind: version.kind, objectId: version.id, reason: error.reason)
         }
+    }
+
+    /// The folder of any document, a live event's included (SPEC §4 and §9): the value of `folderProperty`,
+    /// checked to be one safe path segment.
+    public func folder(of document: JSONObject) throws(UnsafeFolderError) -> String {
+        func fail(_ reason: String) -> UnsafeFolderError { UnsafeFolderError(property: folderProperty, reason: reason) }
         let folder: String
         switch document[folderProperty] {
         case nil: throw fail("is missing")

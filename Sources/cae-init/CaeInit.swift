@@ -8,6 +8,7 @@ struct CaeInit: AsyncParsableCommand {
         subcommands: [
             Migrate.self, Fixtures.self, Secrets.self, Subscriptions.self, KeyFilters.self, RunOnce.self, Worker.self, Status.self,
             Render.self, Check.self, Explain.self, Serve.self, ApiKeys.self,
+            DeadLetters.self, SinkServiceCommand.self,
         ]
     )
 }
