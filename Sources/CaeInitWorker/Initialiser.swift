@@ -45,7 +45,10 @@ public struct Initialiser: Sendable {
         } catch {
             throw InitialisationError(.permanent, "invalid sink configuration: \(error)")
         }
-        let sink = try sinkFactory.makeSink(for: configuration)
+        // S3 and Azure: requests in flight adapt to the service's throttling, within `maxUploadsInFlight`.
+        let inFlight = AdaptiveConcurrencyGate(maximum: max(1, options.maxUploadsInFlight), label: configuration.typeName, logger: logger)
+        let sink = try sinkFactory.makeSink(for: configuration, inFlight: inFlight)
+        defer { logInFlightLimit(inFlight, configuration: configuration, claim: claim) }
         do {
             let result = try await initialise(claim, configuration: configuration, sink: sink, startedAt: startedAt, progress: progress, claimStillHeld: claimStillHeld)
             try? await sink.shutdown()
@@ -54,6 +57,15 @@ public struct Initialiser: Sendable {
             try? await sink.shutdown()
             throw error
         }
+    }
+
+    /// The run's lowest and final in-flight limit of a remote sink: did the service throttle it, and did it recover.
+    private func logInFlightLimit(_ gate: AdaptiveConcurrencyGate, configuration: SinkConfiguration, claim: Claim) {
+        if case .localDirectory = configuration.destination { return }
+        let limit = gate.summary
+        logger.info("requests in flight: lowest \(limit.lowest), final \(limit.current), maximum \(limit.maximum); \(limit.decreases) decreases, \(limit.increases) increases, \(limit.recoveries) returns to the maximum", metadata: [
+            "key": "\(claim.key)", "sink": "\(configuration.location)",
+        ])
     }
 
     private func initialise(
