@@ -80,21 +80,63 @@ public struct Initialiser: Sendable {
         defer { Task { await connection.close() } }
         let dossier = DossierStore(connection: connection)
         var pacer = WritePacer(perSecond: options.maxWritesPerSecond)
-        let (periods, counts) = try await dossier.withSnapshot { () async throws -> ([SituationPeriod], InitialisationCounts) in
-            var counts = InitialisationCounts()
-            let periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
-            let rules = HistoryRules(periods: periods)
-            progress.setTotal(try await dossier.versionCount(entiteId: claim.key, includeHistory: claim.initWithHistory))
-            for kind in ObjectKind.allCases {
-                let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
-                do {
-                    try await write(kind: kind, from: stream, claim: claim, rules: rules, filter: filter, naming: naming, sink: sink, counts: &counts, pacer: &pacer, progress: progress)
-                } catch {
-                    await stream.close()
-                    throw error
+        var counts = InitialisationCounts()
+        let periods: [SituationPeriod]
+        let snapshotStarted = ContinuousClock.now
+        if let spoolDirectory = options.spoolDirectory {
+            // The rows to a local spool inside the snapshot, which then ends: the writes run from the spool.
+            let spool = try Spool.create(in: spoolDirectory)
+            defer { spool.remove() }
+            periods = try await dossier.withSnapshot { () async throws -> [SituationPeriod] in
+                let periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
+                progress.setTotal(try await dossier.versionCount(entiteId: claim.key, includeHistory: claim.initWithHistory))
+                for kind in ObjectKind.allCases {
+                    let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
+                    do {
+                        while let batch = try await stream.next(limit: options.readBatchSize) { try spool.append(batch) }
+                    } catch {
+                        await stream.close()
+                        throw error
+                    }
                 }
+                return periods
             }
-            return (periods, counts)
+            try spool.finishWriting()
+            await connection.close()
+            logger.info("snapshot read: \(spool.counts.values.reduce(0, +)) rows in \(Self.seconds(since: snapshotStarted)) s (spooled, \(spool.bytesWritten) bytes)", metadata: ["key": "\(claim.key)"])
+            let rules = HistoryRules(periods: periods)
+            for kind in ObjectKind.allCases {
+                var remaining = spool.counts[kind] ?? 0
+                let next = { () throws -> [ObjectVersion]? in
+                    guard remaining > 0, let batch = try spool.versions(kind, limit: min(options.readBatchSize, remaining)) else { return nil }
+                    remaining -= batch.count
+                    return batch
+                }
+                try await write(kind: kind, next: next, claim: claim, rules: rules, filter: filter, naming: naming, sink: sink, counts: &counts, pacer: &pacer, progress: progress)
+            }
+        } else {
+            var rows = 0
+            periods = try await dossier.withSnapshot { () async throws -> [SituationPeriod] in
+                let periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
+                let rules = HistoryRules(periods: periods)
+                progress.setTotal(try await dossier.versionCount(entiteId: claim.key, includeHistory: claim.initWithHistory))
+                for kind in ObjectKind.allCases {
+                    let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
+                    let next = { () async throws -> [ObjectVersion]? in
+                        let batch = try await stream.next(limit: options.readBatchSize)
+                        rows += batch?.count ?? 0
+                        return batch
+                    }
+                    do {
+                        try await write(kind: kind, next: next, claim: claim, rules: rules, filter: filter, naming: naming, sink: sink, counts: &counts, pacer: &pacer, progress: progress)
+                    } catch {
+                        await stream.close()
+                        throw error
+                    }
+                }
+                return periods
+            }
+            logger.info("snapshot read and written: \(rows) rows in \(Self.seconds(since: snapshotStarted)) s (no spool: the snapshot lasts the writes)", metadata: ["key": "\(claim.key)"])
         }
 
         // Every file durable before the manifest says they are there (this can take a while: before the claim check).
@@ -118,7 +160,7 @@ public struct Initialiser: Sendable {
     /// Streams one kind: rows → chains → selected versions → documents → sink, never more than
     /// `maxUploadsInFlight` writes pending, so memory stays bounded whatever the dossier's size.
     private func write(
-        kind: ObjectKind, from stream: VersionStream, claim: Claim, rules: HistoryRules, filter: DocumentFilter,
+        kind: ObjectKind, next: () async throws -> [ObjectVersion]?, claim: Claim, rules: HistoryRules, filter: DocumentFilter,
         naming: ObjectNaming, sink: any Sink, counts: inout InitialisationCounts, pacer: inout WritePacer,
         progress: InitialisationProgress
     ) async throws {
@@ -154,7 +196,7 @@ public struct Initialiser: Sendable {
                     localCounts.add(file.kind, file.role)
                 }
             }
-            while let batch = try await stream.next(limit: options.readBatchSize) {
+            while let batch = try await next() {
                 for version in batch {
                     if let chain = grouper.add(version) { try await emit(chain) }
                 }
@@ -163,6 +205,15 @@ public struct Initialiser: Sendable {
             try await group.waitForAll()
         }
         counts = localCounts
+    }
+}
+
+extension Initialiser {
+    /// Seconds since `start`, to the millisecond, for log lines.
+    static func seconds(since start: ContinuousClock.Instant) -> String {
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        return "\(milliseconds / 1000).\(String(1000 + milliseconds % 1000).dropFirst())"
     }
 }
 
