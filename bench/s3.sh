@@ -141,7 +141,7 @@ done
     echo "cae-init into moto S3 (signatures checked) against boto3, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
     echo "machine: $(nproc) CPUs; moto $(python3 -c 'import moto; print(moto.__version__)'), boto3 $(python3 -c 'import boto3; print(boto3.__version__)')"
     echo "binary: $bin"
-    echo "dossier: $size écritures, snapshot: $objects objects (manifest included for cae-init's count: one more PUT)"
+    echo "dossier: $size écritures, snapshot: $objects PUTs on each side (the objects and the manifest)"
     echo
     printf '%9s %4s %11s %11s %13s %11s %7s %6s\n' "in flight" pair "cae-init s" "boto3 s" "cae-init o/s" "boto3 o/s" ratio load
     while IFS=$'\t' read -r n i a b ratio load; do
