@@ -81,62 +81,14 @@ public struct Initialiser: Sendable {
         let dossier = DossierStore(connection: connection)
         var pacer = WritePacer(perSecond: options.maxWritesPerSecond)
         var counts = InitialisationCounts()
+        func writeKind(_ kind: ObjectKind, rules: HistoryRules, next: () async throws -> [ObjectVersion]?) async throws {
+            try await write(kind: kind, next: next, claim: claim, rules: rules, filter: filter, naming: naming, sink: sink, counts: &counts, pacer: &pacer, progress: progress)
+        }
         let periods: [SituationPeriod]
-        let snapshotStarted = ContinuousClock.now
         if let spoolDirectory = options.spoolDirectory {
-            // The rows to a local spool inside the snapshot, which then ends: the writes run from the spool.
-            let spool = try Spool.create(in: spoolDirectory)
-            defer { spool.remove() }
-            periods = try await dossier.withSnapshot { () async throws -> [SituationPeriod] in
-                let periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
-                progress.setTotal(try await dossier.versionCount(entiteId: claim.key, includeHistory: claim.initWithHistory))
-                for kind in ObjectKind.allCases {
-                    let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
-                    do {
-                        while let batch = try await stream.next(limit: options.readBatchSize) { try spool.append(batch) }
-                    } catch {
-                        await stream.close()
-                        throw error
-                    }
-                }
-                return periods
-            }
-            try spool.finishWriting()
-            await connection.close()
-            logger.info("snapshot read: \(spool.counts.values.reduce(0, +)) rows in \(Self.seconds(since: snapshotStarted)) s (spooled, \(spool.bytesWritten) bytes)", metadata: ["key": "\(claim.key)"])
-            let rules = HistoryRules(periods: periods)
-            for kind in ObjectKind.allCases {
-                var remaining = spool.counts[kind] ?? 0
-                let next = { () throws -> [ObjectVersion]? in
-                    guard remaining > 0, let batch = try spool.versions(kind, limit: min(options.readBatchSize, remaining)) else { return nil }
-                    remaining -= batch.count
-                    return batch
-                }
-                try await write(kind: kind, next: next, claim: claim, rules: rules, filter: filter, naming: naming, sink: sink, counts: &counts, pacer: &pacer, progress: progress)
-            }
+            periods = try await spoolThenWrite(claim, spoolDirectory: spoolDirectory, dossier: dossier, progress: progress, writeKind: writeKind)
         } else {
-            var rows = 0
-            periods = try await dossier.withSnapshot { () async throws -> [SituationPeriod] in
-                let periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
-                let rules = HistoryRules(periods: periods)
-                progress.setTotal(try await dossier.versionCount(entiteId: claim.key, includeHistory: claim.initWithHistory))
-                for kind in ObjectKind.allCases {
-                    let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
-                    let next = { () async throws -> [ObjectVersion]? in
-                        let batch = try await stream.next(limit: options.readBatchSize)
-                        rows += batch?.count ?? 0
-                        return batch
-                    }
-                    do {
-                        try await write(kind: kind, next: next, claim: claim, rules: rules, filter: filter, naming: naming, sink: sink, counts: &counts, pacer: &pacer, progress: progress)
-                    } catch {
-                        await stream.close()
-                        throw error
-                    }
-                }
-                return periods
-            }
-            logger.info("snapshot read and written: \(rows) rows in \(Self.seconds(since: snapshotStarted)) s (no spool: the snapshot lasts the writes)", metadata: ["key": "\(claim.key)"])
+            periods = try await writeInSnapshot(claim, dossier: dossier, progress: progress, writeKind: writeKind)
         }
 
         // Every file durable before the manifest says they are there (this can take a while: before the claim check).
@@ -155,6 +107,37 @@ public struct Initialiser: Sendable {
         try await sink.put(manifestName, body: manifest.json.serializedBytes())
         try await sink.flush()
         return InitialisationResult(counts: counts, manifestName: manifestName, location: configuration.location, startedAt: startedAt, finishedAt: finishedAt)
+    }
+
+    /// Reads each kind and writes its documents as the rows come, all inside the snapshot transaction (which so
+    /// lasts the writes). Returns the periods.
+    private func writeInSnapshot(
+        _ claim: Claim, dossier: DossierStore, progress: InitialisationProgress,
+        writeKind: (ObjectKind, HistoryRules, () async throws -> [ObjectVersion]?) async throws -> Void
+    ) async throws -> [SituationPeriod] {
+        let started = ContinuousClock.now
+        var rows = 0
+        let periods = try await dossier.withSnapshot { () async throws -> [SituationPeriod] in
+            let periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
+            let rules = HistoryRules(periods: periods)
+            progress.setTotal(try await dossier.versionCount(entiteId: claim.key, includeHistory: claim.initWithHistory))
+            for kind in ObjectKind.allCases {
+                let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
+                do {
+                    try await writeKind(kind, rules) {
+                        let batch = try await stream.next(limit: options.readBatchSize)
+                        rows += batch?.count ?? 0
+                        return batch
+                    }
+                } catch {
+                    await stream.close()
+                    throw error
+                }
+            }
+            return periods
+        }
+        logger.info("snapshot read and written: \(rows) rows in \(Self.seconds(since: started)) s (no spool: the snapshot lasts the writes)", metadata: ["key": "\(claim.key)"])
+        return periods
     }
 
     /// Streams one kind: rows → chains → selected versions → documents → sink, never more than
