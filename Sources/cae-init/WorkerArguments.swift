@@ -36,6 +36,17 @@ struct WorkerArguments: ParsableArguments {
             guard fd >= 0 else { throw ValidationError("--sink-audit-log: cannot open \(sinkAuditLog) for appending: \(String(cString: strerror(errno)))") }
             close(fd)
         }
+        if let spoolDir {
+            // Made now (and checked writable), so that a bad directory stops the worker, not each dossier's run.
+            do {
+                try FileManager.default.createDirectory(atPath: spoolDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw ValidationError("--spool-dir: cannot create \(spoolDir): \(error.localizedDescription)")
+            }
+            guard access(spoolDir, W_OK | X_OK) == 0 else {
+                throw ValidationError("--spool-dir: cannot write in \(spoolDir): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     func workerOptions(exitWhenIdle: Bool) throws -> WorkerOptions {
