@@ -19,7 +19,7 @@ extension Initialiser {
             for kind in ObjectKind.allCases {
                 let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
                 do {
-                    while let batch = try await stream.next(limit: options.readBatchSize) { try spool.append(batch) }
+                    while let rows = try await stream.nextRows(limit: options.readBatchSize) { try spool.append(rows, of: kind) }
                 } catch {
                     await stream.close()
                     throw error

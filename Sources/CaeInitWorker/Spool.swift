@@ -1,4 +1,5 @@
 import CaeInitCore
+import CaeInitStore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -14,8 +15,9 @@ import Darwin
 ///
 /// The file, `<dir>/<pid>-<random>.spool`, is held by an `flock` for its whole life. The kernel drops the lock
 /// when the process dies, however it dies, so a spool whose lock can be taken belongs to no live worker: `sweep`
-/// (run when a worker starts and before each new spool) removes it. Records: a 4-byte little-endian length, then a
-/// JSON array `[id, validFrom, validTo, field…]` (JSON keeps every value as it was read: numbers as their text).
+/// (run when a worker starts and before each new spool) removes it. A record is one row as PostgreSQL sent it
+/// (text values, decoded only when read back, so that the snapshot lasts no longer than the reading): a 4-byte
+/// little-endian value count, then per value a 4-byte length (`0xFFFFFFFF` for NULL) and its UTF-8 bytes.
 /// Blocking calls on a local file, short (one buffer at a time).
 final class Spool {
     let path: String
@@ -23,7 +25,7 @@ final class Spool {
     private var buffer: [UInt8] = []
     private var readOffset = 0
     private var reachedEnd = false
-    /// Versions appended per kind, in the order written: read back kind by kind.
+    /// Rows appended per kind, in the order written: read back kind by kind.
     private(set) var counts: [ObjectKind: Int] = [:]
     private(set) var bytesWritten = 0
 
@@ -77,19 +79,25 @@ final class Spool {
         return removed
     }
 
-    /// Appends one kind's versions.
-    func append(_ versions: [ObjectVersion]) throws(InitialisationError) {
-        for version in versions {
-            var record: [JSONValue] = [.string(version.id), .number(String(version.validFrom)), .number(String(version.validTo))]
-            record.append(contentsOf: version.fields)
-            let start = buffer.count
-            buffer.append(contentsOf: [0, 0, 0, 0])
-            JSONValue.array(record).write(into: &buffer)
-            let length = UInt32(buffer.count - start - 4)
-            for index in 0..<4 { buffer[start + index] = UInt8(truncatingIfNeeded: length >> (8 * UInt32(index))) }
-            counts[version.kind, default: 0] += 1
+    /// Appends rows of `kind` (as `VersionStream.nextRows` gives them).
+    func append(_ rows: [[String?]], of kind: ObjectKind) throws(InitialisationError) {
+        for row in rows {
+            appendInteger(UInt32(row.count))
+            for value in row {
+                if let value {
+                    appendInteger(UInt32(value.utf8.count))
+                    buffer.append(contentsOf: value.utf8)
+                } else {
+                    appendInteger(UInt32.max)
+                }
+            }
             if buffer.count >= Self.bufferSize { try flushBuffer() }
         }
+        counts[kind, default: 0] += rows.count
+    }
+
+    private func appendInteger(_ value: UInt32) {
+        for index in 0..<4 { buffer.append(UInt8(truncatingIfNeeded: value >> (8 * UInt32(index)))) }
     }
 
     /// Ends the writing: what is buffered goes to the file, and reading starts from the beginning.
@@ -101,11 +109,11 @@ final class Spool {
     }
 
     /// Up to `limit` versions of `kind`, read in the order they were appended; nil when none is left to read.
-    func versions(_ kind: ObjectKind, limit: Int) throws(InitialisationError) -> [ObjectVersion]? {
+    func versions(_ kind: ObjectKind, limit: Int) throws -> [ObjectVersion]? {
         var versions: [ObjectVersion] = []
         while versions.count < limit {
-            guard let record = try nextRecord() else { break }
-            versions.append(try decode(record, kind: kind))
+            guard let row = try nextRow() else { break }
+            versions.append(try VersionStream.version(kind, row: row))
         }
         return versions.isEmpty ? nil : versions
     }
@@ -138,16 +146,34 @@ final class Spool {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// The next record's bytes, nil at the end of the file.
-    private func nextRecord() throws(InitialisationError) -> ArraySlice<UInt8>? {
+    /// The next row, nil at the end of the file.
+    private func nextRow() throws(InitialisationError) -> [String?]? {
         guard try fill(4) else { return nil }
-        var length = 0
-        for index in 0..<4 { length |= Int(buffer[readOffset + index]) << (8 * index) }
-        guard try fill(4 + length) else { throw InitialisationError(.transient, "the spool \(path) ends inside a record") }
-        let record = buffer[(readOffset + 4)..<(readOffset + 4 + length)]
-        readOffset += 4 + length
-        return record
+        let count = Int(readInteger())
+        var row: [String?] = []
+        row.reserveCapacity(count)
+        for _ in 0..<count {
+            guard try fill(4) else { throw truncated }
+            let length = readInteger()
+            if length == UInt32.max {
+                row.append(nil)
+                continue
+            }
+            guard try fill(Int(length)) else { throw truncated }
+            row.append(String(decoding: buffer[readOffset..<(readOffset + Int(length))], as: UTF8.self))
+            readOffset += Int(length)
+        }
+        return row
     }
+
+    private func readInteger() -> UInt32 {
+        var value: UInt32 = 0
+        for index in 0..<4 { value |= UInt32(buffer[readOffset + index]) << (8 * UInt32(index)) }
+        readOffset += 4
+        return value
+    }
+
+    private var truncated: InitialisationError { InitialisationError(.transient, "the spool \(path) ends inside a record") }
 
     /// Makes `count` bytes available from `readOffset`; false when the file ends first with none left.
     private func fill(_ count: Int) throws(InitialisationError) -> Bool {
@@ -170,14 +196,6 @@ final class Spool {
         if buffer.count >= count { return true }
         if buffer.isEmpty { return false }
         throw InitialisationError(.transient, "the spool \(path) ends inside a record")
-    }
-
-    private func decode(_ record: ArraySlice<UInt8>, kind: ObjectKind) throws(InitialisationError) -> ObjectVersion {
-        guard let values = try? JSONValue.parse(bytes: Array(record)).arrayValue, values.count == 3 + kind.fields.count,
-              let id = values[0].stringValue, case .number(let from) = values[1], case .number(let to) = values[2],
-              let validFrom = Int64(from), let validTo = Int64(to)
-        else { throw InitialisationError(.transient, "the spool \(path) holds a record that is not a \(kind.rawValue) version") }
-        return ObjectVersion(kind: kind, id: id, validFrom: validFrom, validTo: validTo, fields: Array(values[3...]))
     }
 
     private static func makeDirectory(_ path: String) throws(InitialisationError) {
