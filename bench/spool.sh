@@ -80,6 +80,8 @@ done
 echo "cae-init --spool-dir, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); $(nproc) CPUs, load $load at the start"
 echo "dossier: $size écritures, with history; files written: $files (the manifest included)"
 grep -o 'snapshot read: .*' "$work/run.log" | sed 's/ \[.*//' | head -1
-awk '$2 != "0" && $2 != "?" {if (first == "") first = $1; last = $1} END {printf "snapshot seen held (pg_stat_activity, 1 s samples): from %s s to %s s after the start\n", first, last}' "$work/samples.txt"
+awk '$2 != "0" && $2 != "?" {if (first == "") first = $1; last = $1} END {
+    if (first == "") print "snapshot never seen held (pg_stat_activity, 1 s samples: it lasted less than a sample interval)"
+    else printf "snapshot seen held (pg_stat_activity, 1 s samples): from %s s to %s s after the start\n", first, last}' "$work/samples.txt"
 echo "run-once: wall $wall, peak RSS $((rss / 1024)) MB; samples taken: $(wc -l <"$work/samples.txt")"
 echo "PostgreSQL producing every current and history row as JSON (COPY to /dev/null), s:$copies"
