@@ -13,6 +13,8 @@
 # ratio_i = A_i / min(B1_i, BN_i); the report gives every run and the median of the ratios. Output is removed
 # (and `sync`ed) between runs, outside the timings.
 #
+# The report also gives how long the snapshot transaction was open (cae-init's log line) and the 1-minute load
+# average when each pair started (the machine may be shared).
 # Environment: BENCH_ECRITURES [50000], BENCH_PAIRS [5], BENCH_THREADS [4], BENCH_MODES ["snapshot history"],
 # BENCH_DIR [/tmp], BENCH_RUN_ARGS [], BENCH_SKIP_BUILD=1, BENCH_REPORT [/tmp/cae-init-pairs-report.txt],
 # BENCH_SCRATCH [.build]: the SwiftPM scratch path of the release build (another one lets a debug build or
@@ -62,7 +64,8 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN {printf "%.2f", a - b}'; }
 clear_output() { rm -rf "$1"; sync; }
 
-# A: one run-once into $1 (a new subscription); prints "wall_s rss_kb".
+# A: one run-once into $1 (a new subscription); prints "wall_s rss_kb snapshot_s" (how long the snapshot transaction
+# was open, from the run's log line: the reads alone with --spool-dir, the reads and the writes without).
 run_cae() {
     local out=$1 with_history=$2
     cat >"$work/subscription.json" <<JSON
@@ -82,8 +85,9 @@ for line in open(sys.argv[1]):
 wall = 0.0
 for part in fields["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":"):
     wall = wall * 60 + float(part)
-print(f'{wall:.2f}', fields["Maximum resident set size (kbytes)"])
+print(f'{wall:.2f}', fields["Maximum resident set size (kbytes)"], end=" ")
 PY
+    sed -n 's/.*snapshot read[a-z ]*: [0-9]* rows in \([0-9.]*\) s.*/\1/p' "$work/run.log" | head -1 | grep . || echo "?"
 }
 
 # C: PostgreSQL producing the rows of the documents as JSON, to /dev/null.
@@ -102,14 +106,15 @@ results=$work/results.tsv   # mode, pair, A s, B1 s, BN s, C s, ratio, rss kB
 for mode in $modes; do
     with_history=false; [ "$mode" = history ] && with_history=true
     # The names and sizes to write: those of a first (untimed) run.
-    read -r _ _ < <(run_cae "$work/list-out" "$with_history")
+    read -r _ _ _ < <(run_cae "$work/list-out" "$with_history")
     (cd "$work/list-out" && find . -type f -printf '%P %s\n') >"$work/list.txt"
     files=$(wc -l <"$work/list.txt")
     clear_output "$work/list-out"
     query=$(copy_query "$with_history")
     for i in $(seq 1 "$pairs"); do
-        a="" b1="" bn="" c="" rss=""
-        run_a() { read -r a rss < <(run_cae "$work/a" "$with_history"); clear_output "$work/a"; }
+        a="" b1="" bn="" c="" rss="" snap=""
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        run_a() { read -r a rss snap < <(run_cae "$work/a" "$with_history"); clear_output "$work/a"; }
         run_b() {
             local t
             t=$(now); "$bare" "$work/b1" 1 <"$work/list.txt" >/dev/null; b1=$(elapsed "$t"); clear_output "$work/b1"
@@ -118,8 +123,8 @@ for mode in $modes; do
         }
         if [ $((i % 2)) = 1 ]; then run_a; run_b; else run_b; run_a; fi
         ratio=$(awk -v a="$a" -v b="$b1" -v n="$bn" 'BEGIN {m = b < n ? b : n; printf "%.2f", a / m}')
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$i" "$a" "$b1" "$bn" "$c" "$ratio" "$rss" "$files" >>"$results"
-        echo "pairs: $mode pair $i: cae-init ${a}s, bare 1 thread ${b1}s, $threads threads ${bn}s, COPY ${c}s: ratio $ratio (peak RSS $((rss / 1024)) MB)" >&2
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$i" "$a" "$b1" "$bn" "$c" "$ratio" "$rss" "$files" "$snap" "$load" >>"$results"
+        echo "pairs: $mode pair $i: cae-init ${a}s (snapshot open ${snap}s), bare 1 thread ${b1}s, $threads threads ${bn}s, COPY ${c}s: ratio $ratio (peak RSS $((rss / 1024)) MB, load $load)" >&2
     done
 done
 
@@ -129,9 +134,9 @@ done
     echo "binary: $bin"
     echo "dossier: $size écritures; $pairs alternating pairs per mode; bare loop threads: 1 and $threads; run-once args: ${BENCH_RUN_ARGS:-(defaults)}"
     echo
-    printf '%-9s %4s %8s %9s %9s %9s %8s %7s %8s\n' mode pair files "cae-init" "bare 1" "bare $threads" "COPY" ratio "RSS MB"
-    while IFS=$'\t' read -r mode i a b1 bn c ratio rss files; do
-        printf '%-9s %4s %8s %9s %9s %9s %8s %7s %8.1f\n' "$mode" "$i" "$files" "$a" "$b1" "$bn" "$c" "$ratio" "$(awk -v r="$rss" 'BEGIN {print r / 1024}')"
+    printf '%-9s %4s %8s %9s %9s %9s %9s %8s %7s %8s %6s\n' mode pair files "cae-init" "snapshot" "bare 1" "bare $threads" "COPY" ratio "RSS MB" load
+    while IFS=$'\t' read -r mode i a b1 bn c ratio rss files snap load; do
+        printf '%-9s %4s %8s %9s %9s %9s %9s %8s %7s %8.1f %6s\n' "$mode" "$i" "$files" "$a" "$snap" "$b1" "$bn" "$c" "$ratio" "$(awk -v r="$rss" 'BEGIN {print r / 1024}')" "$load"
     done <"$results"
     echo
     for mode in $modes; do

@@ -43,7 +43,10 @@ public func buildApp(
     let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
     if let options = configuration.worker {
-        let sinkFactory = SinkFactory(httpClient: httpClient, logger: logger, localAuditLogPath: configuration.sinkAuditLogPath)
+        let sinkFactory = SinkFactory(
+            httpClient: httpClient, logger: logger, localAuditLogPath: configuration.sinkAuditLogPath,
+            localWriterThreads: options.initialiser.localWriterThreads
+        )
         let initialiser = Initialiser(dossierConninfo: configuration.dossierConninfo, sinkFactory: sinkFactory, options: options.initialiser, logger: logger)
         let worker = WorkerService(
             storeConninfo: configuration.storeConninfo, sealer: configuration.sealer, initialiser: initialiser,

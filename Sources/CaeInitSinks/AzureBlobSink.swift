@@ -23,6 +23,7 @@ public struct AzureBlobSink: Sink {
     ///   - httpClient: shared by every sink of the process and owned by the caller (never shut down here).
     ///   - now: the signing clock (`x-ms-date`); tests inject a fixed instant.
     ///   - retrySleep: the wait between attempts; tests record the waits instead of sleeping.
+    ///   - inFlight: bounds the requests in flight, adapting to the service's throttling (nil: unbounded here).
     public init(
         configuration: SinkConfiguration,
         azure: AzureBlobSinkConfiguration,
@@ -30,7 +31,8 @@ public struct AzureBlobSink: Sink {
         logger: Logger = Logger(label: "cae-init.sink.azure-blob"),
         requestTimeout: Duration = .seconds(30),
         now: @escaping @Sendable () -> UTCTimestamp = { UTCTimestamp.now() },
-        retrySleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+        retrySleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+        inFlight: AdaptiveConcurrencyGate? = nil
     ) throws(SinkError) {
         guard let signer = SharedKeySigner(accountName: azure.accountName, accountKey: azure.accountKey) else {
             throw SinkError(sinkType: SinkConfiguration.azureBlobType, message: "credentials.accountKey is not valid base64", isRetryable: false)
@@ -43,7 +45,7 @@ public struct AzureBlobSink: Sink {
         self.client = SignedStorageClient(
             configuration: configuration, httpClient: httpClient, endpoint: endpoint, requestTimeout: requestTimeout,
             logger: logger, now: now, dialect: .init(requestIdHeader: "x-ms-request-id", errorCodeHeader: "x-ms-error-code", objectNotFoundCode: nil),
-            retrySleep: retrySleep
+            retrySleep: retrySleep, inFlight: inFlight
         )
     }
 

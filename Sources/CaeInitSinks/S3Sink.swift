@@ -21,6 +21,7 @@ public struct S3Sink: Sink {
     ///   - httpClient: shared by every sink of the process and owned by the caller (never shut down here).
     ///   - now: the signing clock; tests inject a fixed instant.
     ///   - retrySleep: the wait between attempts; tests record the waits instead of sleeping.
+    ///   - inFlight: bounds the requests in flight, adapting to the service's throttling (nil: unbounded here).
     public init(
         configuration: SinkConfiguration,
         s3: S3SinkConfiguration,
@@ -28,7 +29,8 @@ public struct S3Sink: Sink {
         logger: Logger = Logger(label: "cae-init.sink.s3"),
         requestTimeout: Duration = .seconds(30),
         now: @escaping @Sendable () -> UTCTimestamp = { UTCTimestamp.now() },
-        retrySleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+        retrySleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+        inFlight: AdaptiveConcurrencyGate? = nil
     ) throws(SinkError) {
         let endpoint: ServiceEndpoint
         if let url = s3.endpoint {
@@ -51,7 +53,7 @@ public struct S3Sink: Sink {
         self.client = SignedStorageClient(
             configuration: configuration, httpClient: httpClient, endpoint: endpoint, requestTimeout: requestTimeout,
             logger: logger, now: now, dialect: .init(requestIdHeader: "x-amz-request-id", errorCodeHeader: nil, objectNotFoundCode: "NoSuchKey"),
-            retrySleep: retrySleep
+            retrySleep: retrySleep, inFlight: inFlight
         )
     }
 

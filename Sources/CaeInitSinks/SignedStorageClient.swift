@@ -33,6 +33,8 @@ struct SignedStorageClient: Sendable {
     let dialect: Dialect
     let retryExecutor: RetryExecutor
     let scrubber: SecretScrubber
+    /// Bounds the attempts of `perform` in flight, lowered when the service throttles; nil: no bound here.
+    let inFlight: AdaptiveConcurrencyGate?
 
     /// - Parameters:
     ///   - httpClient: shared by every sink of the process and owned by the caller (never shut down here).
@@ -40,8 +42,9 @@ struct SignedStorageClient: Sendable {
     init(
         configuration: SinkConfiguration, httpClient: HTTPClient, endpoint: ServiceEndpoint, requestTimeout: Duration,
         logger: Logger, now: @escaping @Sendable () -> UTCTimestamp, dialect: Dialect,
-        retrySleep: @escaping @Sendable (Duration) async throws -> Void
+        retrySleep: @escaping @Sendable (Duration) async throws -> Void, inFlight: AdaptiveConcurrencyGate? = nil
     ) {
+        self.inFlight = inFlight
         self.configuration = configuration
         self.httpClient = httpClient
         self.endpoint = endpoint
@@ -60,16 +63,39 @@ struct SignedStorageClient: Sendable {
     }
 
     /// Runs `exchange` under the retry policy until it answers one of `accepted` (default: a 2xx); another
-    /// answer becomes `failure(_:doing:object:)`.
+    /// answer becomes `failure(_:doing:object:)`. Each attempt holds a permit of `inFlight`, and tells it whether
+    /// the service throttled it.
     func perform(
         doing action: String, object: String? = nil,
         accepting accepted: (StorageResponse) -> Bool = { $0.isSuccess },
         _ exchange: () async throws(SinkError) -> StorageResponse
     ) async throws(SinkError) -> StorageResponse {
         try await retryExecutor.run { () async throws(SinkError) -> StorageResponse in
-            let response = try await exchange()
-            if accepted(response) { return response }
-            throw failure(response, doing: action, object: object)
+            guard let inFlight else {
+                let response = try await exchange()
+                if accepted(response) { return response }
+                throw failure(response, doing: action, object: object)
+            }
+            let permit: AdaptiveConcurrencyGate.Permit
+            do {
+                permit = try await inFlight.acquire()
+            } catch {
+                throw SinkError.cancelled(sinkType: configuration.typeName, objectName: object)
+            }
+            let response: StorageResponse
+            do throws(SinkError) {
+                response = try await exchange()
+            } catch {
+                inFlight.release(permit, .failed)
+                throw error
+            }
+            if accepted(response) {
+                inFlight.release(permit, .success)
+                return response
+            }
+            let error = failure(response, doing: action, object: object)
+            inFlight.release(permit, error.isThrottling ? .throttled : .failed)
+            throw error
         }
     }
 

@@ -22,14 +22,16 @@ public struct SinkFactory: Sendable {
         self.localWriterThreads = localWriterThreads
     }
 
-    public func makeSink(for configuration: SinkConfiguration) throws(SinkError) -> any Sink {
+    /// - Parameter inFlight: the S3 and Azure sinks' requests in flight, adapted to the service's throttling; the
+    ///   Local Directory sink has its own thread pool instead.
+    public func makeSink(for configuration: SinkConfiguration, inFlight: AdaptiveConcurrencyGate? = nil) throws(SinkError) -> any Sink {
         switch configuration.destination {
         case .localDirectory(let local):
             return LocalDirectorySink(configuration: configuration, local: local, writerThreads: localWriterThreads, auditLogPath: localAuditLogPath)
         case .s3(let s3):
-            return try S3Sink(configuration: configuration, s3: s3, httpClient: httpClient, logger: logger)
+            return try S3Sink(configuration: configuration, s3: s3, httpClient: httpClient, logger: logger, inFlight: inFlight)
         case .azureBlob(let azure):
-            return try AzureBlobSink(configuration: configuration, azure: azure, httpClient: httpClient, logger: logger)
+            return try AzureBlobSink(configuration: configuration, azure: azure, httpClient: httpClient, logger: logger, inFlight: inFlight)
         }
     }
 }

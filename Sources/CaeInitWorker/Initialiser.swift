@@ -45,7 +45,10 @@ public struct Initialiser: Sendable {
         } catch {
             throw InitialisationError(.permanent, "invalid sink configuration: \(error)")
         }
-        let sink = try sinkFactory.makeSink(for: configuration)
+        // S3 and Azure: requests in flight adapt to the service's throttling, within `maxUploadsInFlight`.
+        let inFlight = AdaptiveConcurrencyGate(maximum: max(1, options.maxUploadsInFlight), label: configuration.typeName, logger: logger)
+        let sink = try sinkFactory.makeSink(for: configuration, inFlight: inFlight)
+        defer { logInFlightLimit(inFlight, configuration: configuration, claim: claim) }
         do {
             let result = try await initialise(claim, configuration: configuration, sink: sink, startedAt: startedAt, progress: progress, claimStillHeld: claimStillHeld)
             try? await sink.shutdown()
@@ -54,6 +57,15 @@ public struct Initialiser: Sendable {
             try? await sink.shutdown()
             throw error
         }
+    }
+
+    /// The run's lowest and final in-flight limit of a remote sink: did the service throttle it, and did it recover.
+    private func logInFlightLimit(_ gate: AdaptiveConcurrencyGate, configuration: SinkConfiguration, claim: Claim) {
+        if case .localDirectory = configuration.destination { return }
+        let limit = gate.summary
+        logger.info("requests in flight: lowest \(limit.lowest), final \(limit.current), maximum \(limit.maximum); \(limit.decreases) decreases, \(limit.increases) increases, \(limit.recoveries) returns to the maximum", metadata: [
+            "key": "\(claim.key)", "sink": "\(configuration.location)",
+        ])
     }
 
     private func initialise(
@@ -68,21 +80,15 @@ public struct Initialiser: Sendable {
         defer { Task { await connection.close() } }
         let dossier = DossierStore(connection: connection)
         var pacer = WritePacer(perSecond: options.maxWritesPerSecond)
-        let (periods, counts) = try await dossier.withSnapshot { () async throws -> ([SituationPeriod], InitialisationCounts) in
-            var counts = InitialisationCounts()
-            let periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
-            let rules = HistoryRules(periods: periods)
-            progress.setTotal(try await dossier.versionCount(entiteId: claim.key, includeHistory: claim.initWithHistory))
-            for kind in ObjectKind.allCases {
-                let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
-                do {
-                    try await write(kind: kind, from: stream, claim: claim, rules: rules, filter: filter, naming: naming, sink: sink, counts: &counts, pacer: &pacer, progress: progress)
-                } catch {
-                    await stream.close()
-                    throw error
-                }
-            }
-            return (periods, counts)
+        var counts = InitialisationCounts()
+        func writeKind(_ kind: ObjectKind, rules: HistoryRules, next: () async throws -> [ObjectVersion]?) async throws {
+            try await write(kind: kind, next: next, claim: claim, rules: rules, filter: filter, naming: naming, sink: sink, counts: &counts, pacer: &pacer, progress: progress)
+        }
+        let periods: [SituationPeriod]
+        if let spoolDirectory = options.spoolDirectory {
+            periods = try await spoolThenWrite(claim, spoolDirectory: spoolDirectory, dossier: dossier, progress: progress, writeKind: writeKind)
+        } else {
+            periods = try await writeInSnapshot(claim, dossier: dossier, progress: progress, writeKind: writeKind)
         }
 
         // Every file durable before the manifest says they are there (this can take a while: before the claim check).
@@ -103,10 +109,41 @@ public struct Initialiser: Sendable {
         return InitialisationResult(counts: counts, manifestName: manifestName, location: configuration.location, startedAt: startedAt, finishedAt: finishedAt)
     }
 
+    /// Reads each kind and writes its documents as the rows come, all inside the snapshot transaction (which so
+    /// lasts the writes). Returns the periods.
+    private func writeInSnapshot(
+        _ claim: Claim, dossier: DossierStore, progress: InitialisationProgress,
+        writeKind: (ObjectKind, HistoryRules, () async throws -> [ObjectVersion]?) async throws -> Void
+    ) async throws -> [SituationPeriod] {
+        let started = ContinuousClock.now
+        var rows = 0
+        let periods = try await dossier.withSnapshot { () async throws -> [SituationPeriod] in
+            let periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
+            let rules = HistoryRules(periods: periods)
+            progress.setTotal(try await dossier.versionCount(entiteId: claim.key, includeHistory: claim.initWithHistory))
+            for kind in ObjectKind.allCases {
+                let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
+                do {
+                    try await writeKind(kind, rules) {
+                        let batch = try await stream.next(limit: options.readBatchSize)
+                        rows += batch?.count ?? 0
+                        return batch
+                    }
+                } catch {
+                    await stream.close()
+                    throw error
+                }
+            }
+            return periods
+        }
+        logger.info("snapshot read and written: \(rows) rows in \(Self.seconds(since: started)) s (no spool: the snapshot lasts the writes)", metadata: ["key": "\(claim.key)"])
+        return periods
+    }
+
     /// Streams one kind: rows → chains → selected versions → documents → sink, never more than
     /// `maxUploadsInFlight` writes pending, so memory stays bounded whatever the dossier's size.
     private func write(
-        kind: ObjectKind, from stream: VersionStream, claim: Claim, rules: HistoryRules, filter: DocumentFilter,
+        kind: ObjectKind, next: () async throws -> [ObjectVersion]?, claim: Claim, rules: HistoryRules, filter: DocumentFilter,
         naming: ObjectNaming, sink: any Sink, counts: inout InitialisationCounts, pacer: inout WritePacer,
         progress: InitialisationProgress
     ) async throws {
@@ -142,7 +179,7 @@ public struct Initialiser: Sendable {
                     localCounts.add(file.kind, file.role)
                 }
             }
-            while let batch = try await stream.next(limit: options.readBatchSize) {
+            while let batch = try await next() {
                 for version in batch {
                     if let chain = grouper.add(version) { try await emit(chain) }
                 }
@@ -151,6 +188,15 @@ public struct Initialiser: Sendable {
             try await group.waitForAll()
         }
         counts = localCounts
+    }
+}
+
+extension Initialiser {
+    /// Seconds since `start`, to the millisecond, for log lines.
+    static func seconds(since start: ContinuousClock.Instant) -> String {
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        return "\(milliseconds / 1000).\(String(1000 + milliseconds % 1000).dropFirst())"
     }
 }
 

@@ -32,6 +32,10 @@ public final class WorkerService: Service, Sendable {
         logger.info("worker started", metadata: [
             "concurrency": "\(options.concurrency)", "lease": "\(options.lease)", "mode": "\(options.exitWhenIdle ? "run-once" : "worker")",
         ])
+        if let spoolDirectory = options.initialiser.spoolDirectory {
+            let removed = Spool.sweep(spoolDirectory)
+            if removed > 0 { logger.info("removed \(removed) spool files of dead workers", metadata: ["spoolDir": "\(spoolDirectory)"]) }
+        }
         let (shutdownStarted, startShutdown) = AsyncStream.makeStream(of: Void.self)
         await withTaskCancellationOrGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in

@@ -15,6 +15,9 @@ struct WorkerArguments: ParsableArguments {
     @Option(name: .customLong("retry-delay-ms"), help: "Wait before retrying after a transient failure, doubled at each attempt (at most 5 minutes).") var retryDelayMs: Double = defaults.retryBaseDelay.seconds * 1000
     @Option(name: .customLong("max-uploads-in-flight"), help: "Sink writes in flight at once per initialisation.") var maxUploadsInFlight: Int = defaults.initialiser.maxUploadsInFlight
     @Option(name: .customLong("max-writes-per-second"), help: "Sink writes started per second at most, per initialisation (spares a throttling sink; default: no limit).") var maxWritesPerSecond: Double?
+    @Option(name: .customLong("read-batch-size"), help: "Rows read from PostgreSQL per round trip.") var readBatchSize: Int = defaults.initialiser.readBatchSize
+    @Option(name: .customLong("spool-dir"), help: "Read each dossier's rows into a spool file in this directory, end the snapshot transaction, then write from the spool (the file is removed at the end; spools of killed workers are removed when a worker starts).") var spoolDir: String?
+    @Option(name: .customLong("local-writer-threads"), help: "Threads writing files at once for each Local Directory sink.") var localWriterThreads: Int = defaults.initialiser.localWriterThreads
     @Option(help: "Worker name written as each filter's initializer (default: host name and a random suffix).") var name: String?
     @Option(name: .customLong("sink-audit-log"), help: "Append one line per file a Local Directory sink writes (time, pid, object) to this file, and a (flush) line per flush.") var sinkAuditLog: String?
 
@@ -23,6 +26,7 @@ struct WorkerArguments: ParsableArguments {
         "name": "--name", "concurrency": "--concurrency", "pollInterval": "--poll-interval-ms", "lease": "--lease-seconds",
         "gracefulShutdownTimeout": "--grace-seconds", "maxAttempts": "--max-attempts", "retryBaseDelay": "--retry-delay-ms",
         "maxUploadsInFlight": "--max-uploads-in-flight", "readBatchSize": "--read-batch-size", "maxWritesPerSecond": "--max-writes-per-second",
+        "spoolDirectory": "--spool-dir", "localWriterThreads": "--local-writer-threads",
     ]
 
     func validate() throws {
@@ -31,6 +35,17 @@ struct WorkerArguments: ParsableArguments {
             let fd = open(sinkAuditLog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw ValidationError("--sink-audit-log: cannot open \(sinkAuditLog) for appending: \(String(cString: strerror(errno)))") }
             close(fd)
+        }
+        if let spoolDir {
+            // Made now (and checked writable), so that a bad directory stops the worker, not each dossier's run.
+            do {
+                try FileManager.default.createDirectory(atPath: spoolDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw ValidationError("--spool-dir: cannot create \(spoolDir): \(error.localizedDescription)")
+            }
+            guard access(spoolDir, W_OK | X_OK) == 0 else {
+                throw ValidationError("--spool-dir: cannot write in \(spoolDir): \(String(cString: strerror(errno)))")
+            }
         }
     }
 
@@ -43,7 +58,10 @@ struct WorkerArguments: ParsableArguments {
             maxAttempts: maxAttempts,
             retryBaseDelay: try Self.duration(milliseconds: retryDelayMs, flag: "--retry-delay-ms"),
             exitWhenIdle: exitWhenIdle,
-            initialiser: InitialiserOptions(maxUploadsInFlight: maxUploadsInFlight, maxWritesPerSecond: maxWritesPerSecond)
+            initialiser: InitialiserOptions(
+                maxUploadsInFlight: maxUploadsInFlight, readBatchSize: readBatchSize, maxWritesPerSecond: maxWritesPerSecond,
+                spoolDirectory: spoolDir, localWriterThreads: localWriterThreads
+            )
         )
         if let name { options.name = name }
         do {

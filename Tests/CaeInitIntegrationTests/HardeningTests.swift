@@ -192,6 +192,9 @@ struct HardeningTests {
         (["--log-level", "bogus"], "--log-level"), (["--name", ""], "--name"),
         (["--max-writes-per-second", "0"], "--max-writes-per-second"), (["--concurrency", "0"], "--concurrency"),
         (["--sink-audit-log", "/proc/cae-init-nope/audit.log"], "--sink-audit-log"),
+        (["--spool-dir", ""], "--spool-dir"), (["--spool-dir", "/proc/cae-init-nope/spool"], "--spool-dir"),
+        (["--read-batch-size", "0"], "--read-batch-size"), (["--local-writer-threads", "0"], "--local-writer-threads"),
+        (["--local-writer-threads", "257"], "--local-writer-threads"),
     ])
     func badWorkerOptions(_ arguments: [String], _ option: String) async throws {
         let database = try await TestDatabase.create("options")
@@ -210,6 +213,12 @@ struct HardeningTests {
         #expect(throws: InvalidOption.self) { try WorkerOptions(maxAttempts: 0).validate() }
         #expect(throws: Never.self) { try WorkerOptions(initialiser: .init(maxWritesPerSecond: 0.001)).validate() }
         #expect(throws: InvalidOption.self) { try WorkerOptions(initialiser: .init(maxWritesPerSecond: 0.0009)).validate() }
+        #expect(throws: Never.self) { try WorkerOptions(initialiser: .init(localWriterThreads: 1)).validate() }
+        #expect(throws: InvalidOption.self) { try WorkerOptions(initialiser: .init(localWriterThreads: 0)).validate() }
+        #expect(throws: Never.self) { try WorkerOptions(initialiser: .init(localWriterThreads: 256)).validate() }
+        #expect(throws: InvalidOption.self) { try WorkerOptions(initialiser: .init(localWriterThreads: 257)).validate() }
+        #expect(throws: Never.self) { try WorkerOptions(initialiser: .init(spoolDirectory: "/tmp/spool")).validate() }
+        #expect(throws: InvalidOption.self) { try WorkerOptions(initialiser: .init(spoolDirectory: "")).validate() }
     }
 }
 

@@ -2,6 +2,7 @@
 """An HTTP server on 127.0.0.1 that answers from a script, for the sinks' retry tests.
 
 Usage: scripted_server.py STATUS[,STATUS...] [echo [TEXT]]   e.g. 503,503,200
+       scripted_server.py store [slowdown=WINDOW:N]
 The n-th request gets the n-th status (the last one repeats). Error statuses
 carry an S3-style XML error body (SlowDown for 503, SignatureDoesNotMatch for
 403, InternalError otherwise). GET /_count (not counted) answers the number of
@@ -12,14 +13,27 @@ With `echo`, error answers reflect the request as careless servers do: the
 references), then the request's headers (x-amz-security-token and
 Authorization first) and its path; the
 x-amz-request-id and x-ms-request-id headers repeat the session token or TEXT.
+
+With `store`, the server is a small object store (no signature check): a PUT
+stores its body under its path (200), a GET answers it (404 NoSuchKey when
+missing), a HEAD answers 200; GET /_stored (not counted) answers the number of
+distinct paths stored. With `slowdown=WINDOW:N`, of every WINDOW PUT requests
+the first N answer 503 SlowDown and store nothing (a service throttling bursts).
 """
 import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-SCRIPT = [int(s) for s in sys.argv[1].split(",")]
+STORE = sys.argv[1] == "store"
+SCRIPT = [200] if STORE else [int(s) for s in sys.argv[1].split(",")]
 ECHO = len(sys.argv) > 2 and sys.argv[2] == "echo"
+SLOWDOWN = None
+if STORE and len(sys.argv) > 2 and sys.argv[2].startswith("slowdown="):
+    window, first = sys.argv[2][len("slowdown="):].split(":")
+    SLOWDOWN = (int(window), int(first))
+OBJECTS = {}
+PUTS = [0]
 TEXT = sys.argv[3] if len(sys.argv) > 3 else ""
 
 
@@ -50,11 +64,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
+        if length and not STORE:
             self.rfile.read(length)
         if self.path == "/_count":
             body = str(COUNT[0]).encode()
             status = 200
+        elif STORE:
+            return self.store(length)
         else:
             with LOCK:
                 status = SCRIPT[min(COUNT[0], len(SCRIPT) - 1)]
@@ -71,6 +87,34 @@ class Handler(BaseHTTPRequestHandler):
             reflected = self.headers.get("x-amz-security-token") or TEXT or "none"
             self.send_header("x-amz-request-id", reflected)
             self.send_header("x-ms-request-id", reflected)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def store(self, length):
+        data = self.rfile.read(length) if length else b""
+        with LOCK:
+            COUNT[0] += 1
+            status, body = 200, b""
+            if self.path == "/_stored":
+                COUNT[0] -= 1
+                body = str(len(OBJECTS)).encode()
+            elif self.command == "PUT":
+                number = PUTS[0]
+                PUTS[0] += 1
+                if SLOWDOWN and number % SLOWDOWN[0] < SLOWDOWN[1]:
+                    status = 503
+                else:
+                    OBJECTS[self.path] = data
+            elif self.command == "GET":
+                if self.path in OBJECTS:
+                    body = OBJECTS[self.path]
+                else:
+                    status = 404
+        if status >= 300:
+            body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>scripted %d</Message><RequestId>scripted</RequestId></Error>" % (CODES[status], status)).encode()
+        self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
