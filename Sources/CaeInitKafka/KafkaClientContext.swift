@@ -99,13 +99,3 @@ final class KafkaClientContext: Sendable {
         }
     }
 }
-
-extension KafkaTopicPartition {
-    /// The entries of a librdkafka partition list.
-    static func list(_ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> [KafkaTopicPartition] {
-        (0..<Int(list.pointee.cnt)).map { index in
-            let element = list.pointee.elems[index]
-            return KafkaTopicPartition(topic: String(cString: element.topic), partition: element.partition)
-        }
-    }
-}

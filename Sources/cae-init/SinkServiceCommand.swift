@@ -27,6 +27,8 @@ struct SinkServiceCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-batch"), help: "Most messages delivered per poll.") var maxBatch: Int = consumerDefaults.maxBatch
     @Option(name: .customLong("kafka-property"), help: "Another librdkafka property, name=value (repeatable): security.protocol, sasl.mechanism… Values are never logged.")
     var kafkaProperties: [String] = []
+    @Option(name: .customLong("kafka-properties-file"), help: "A file of librdkafka properties, name=value per line (# comments): secrets such as sasl.password stay off the command line. --kafka-property overrides it.")
+    var kafkaPropertiesFile: String?
     @Option(name: .customLong("partition-concurrency"), help: "Partitions delivered at once (a partition's messages always in order).") var partitionConcurrency: Int = loopDefaults.partitionConcurrency
     @Option(name: .customLong("topic-refresh-seconds"), help: "Longest wait between reads of the subscriptions' topics (a subscription change is noticed at once through NOTIFY).") var topicRefreshSeconds: Double = loopDefaults.topicRefreshInterval.seconds
     @Option(name: .customLong("grace-seconds"), help: "On SIGTERM/SIGINT, time for deliveries in flight to finish; those still running are then not committed (delivered again after a restart).") var graceSeconds: Double = loopDefaults.gracefulShutdownTimeout.seconds
@@ -53,6 +55,19 @@ struct SinkServiceCommand: AsyncParsableCommand {
             throw ValidationError("--brokers: no Kafka broker given (pass --brokers host:port or set KAFKA_BROKERS)")
         }
         var extra: [String: String] = [:]
+        if let kafkaPropertiesFile {
+            guard let text = try? String(contentsOfFile: kafkaPropertiesFile, encoding: .utf8) else {
+                throw ValidationError("--kafka-properties-file: cannot read \(kafkaPropertiesFile) as UTF-8 text")
+            }
+            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+                let parts = trimmed.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                // The line is not repeated: it may hold a secret.
+                guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--kafka-properties-file: line \(index + 1) is not name=value") }
+                extra[parts[0].trimmingCharacters(in: .whitespaces)] = parts[1].trimmingCharacters(in: .whitespaces)
+            }
+        }
         for property in kafkaProperties {
             let parts = property.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--kafka-property takes name=value (got a value without \"=\" or a name)") }

@@ -182,6 +182,27 @@ struct KafkaConsumerTests {
         #expect(messages.map(\.valueText) == (0..<10).map { "v\($0)" })
     }
 
+    @Test("an error no retry can fix (the group not authorised) is thrown by poll, naming librdkafka's error")
+    func fatalErrorsAreThrown() async throws {
+        let cluster = try KafkaTestCluster()
+        defer { cluster.stop() }
+        let topic = uniqueName("denied")
+        try await cluster.createTopic(topic, partitions: 1)
+        try await cluster.pushRequestErrors(api: "JoinGroup", Array(repeating: "GROUP_AUTHORIZATION_FAILED", count: 5))
+        var quiet = logger
+        quiet.logLevel = .critical
+        let consumer = try KafkaConsumer(options: consumerOptions(cluster, group: uniqueName("group")), logger: quiet)
+        try await consumer.subscribe(topics: [topic])
+        var thrown: KafkaError?
+        let deadline = Date().addingTimeInterval(30)
+        while thrown == nil, Date() < deadline {
+            do { _ = try await consumer.poll() } catch { thrown = error }
+        }
+        await consumer.close()
+        #expect(thrown?.code == .pollFailed)
+        #expect(thrown?.name == "GROUP_AUTHORIZATION_FAILED")
+    }
+
     @Test("a refused commit throws naming the partition and commits nothing; the retry commits")
     func commitErrorsAreThrown() async throws {
         let cluster = try KafkaTestCluster()
