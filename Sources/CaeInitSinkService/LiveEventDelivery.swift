@@ -192,12 +192,20 @@ public final class LiveEventDelivery: LiveEventHandler, Sendable {
                 return .skippedAsStale
             }
         }
+        let lease: SinkLease
         do throws(SinkError) {
-            let sink = try await sinks.sink(for: route, configuration: configuration)
-            // Every put durable before `deliver` returns: the loop commits the offset then.
-            try await sink.put(name, body: event.value ?? [])
-            try await sink.flush()
+            lease = try await sinks.acquire(for: route, configuration: configuration)
         } catch {
+            if error.isCancellation { throw CancellationError() }
+            return try await deadLetter(event, route: route, reason: error.description, on: connection)
+        }
+        do throws(SinkError) {
+            // Every put durable before `deliver` returns: the loop commits the offset then.
+            try await lease.sink.put(name, body: event.value ?? [])
+            try await lease.sink.flush()
+            await sinks.release(lease)
+        } catch {
+            await sinks.release(lease)
             if error.isCancellation { throw CancellationError() }
             return try await deadLetter(event, route: route, reason: error.description, on: connection)
         }

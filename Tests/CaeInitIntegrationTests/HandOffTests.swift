@@ -117,7 +117,7 @@ struct HandOffTests {
             return problems.isEmpty
         }
         #expect(agreed, "\(problems.count) differences: \(problems.prefix(10).joined(separator: "\n"))")
-        #expect(try await world.keptCount(id, entite) == 0)
+        #expect(try await eventually(within: 30) { try await world.keptCount(id, entite) == 0 })
         #expect(try await world.deadLetters().isEmpty)
         // Versions ended during the test are in the sink too (the stream wrote them), with their ended content.
         let ended = final.filter { !$0.value.current && world.files("out")["\(entite)/\($0.key).json"] != nil }

@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import CaeInitCore
 import CaeInitKafka
 import CaeInitPostgres
-import CaeInitSinkService
+@testable import CaeInitSinkService
 import CaeInitSinks
 import CaeInitStore
 import CaeInitTestSupport
@@ -331,10 +331,9 @@ struct LiveEventDeliveryTests {
         try await Task.sleep(for: .milliseconds(500))
         #expect(world.files("out").isEmpty)
         try await world.setStatus(id, key, .ready)
-        let deadline = ContinuousClock.now + .seconds(30)
-        while world.files("out").count < 5 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        // Replayed, then deleted when the drain's transaction commits (just after the last write).
+        #expect(try await eventually(within: 30) { try await world.keptCount(id, key) == 0 })
         #expect(world.writeOrder() == (20..<25).map { "\(key)/\(liveTopic)/0-\(LiveEventNaming.paddedOffset(Int64($0))).json" })
-        #expect(try await world.keptCount(id, key) == 0)
         #expect(try await world.keptCount(id, other) == 1)
     }
 
@@ -358,6 +357,49 @@ struct LiveEventDeliveryTests {
         #expect(live == [id: .written(objectName: "\(key)/\(liveTopic)/0-\(LiveEventNaming.paddedOffset(5000)).json")])
         #expect(world.writeOrder() == (Array(0..<kept) + [5000]).map { "\(key)/\(liveTopic)/0-\(LiveEventNaming.paddedOffset(Int64($0))).json" })
         #expect(try await world.keptCount(id, key) == 0)
+    }
+
+    @Test("a cached sink replaced or dropped while writes use it is shut down only when the last of them gives it back")
+    func sinkInUseIsNeverShutDownUnderAWrite() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let logger = Logger(label: "cae-init.test.live")
+        let cache = LiveEventDelivery.SinkCache(factory: SinkFactory(httpClient: .shared, logger: logger), logger: logger)
+        let configuration = SinkConfiguration(destination: .localDirectory(LocalDirectorySinkConfiguration(path: directory.file("out"))))
+        func route(_ fingerprint: String) -> LiveEventStore.Route {
+            LiveEventStore.Route(
+                subscriptionId: "s", key: "k",
+                subscriber: LiveEventSubscriber(topics: [], suspended: false, keyStatus: .ready, filter: DocumentFilter(JSONObject())),
+                sink: .success(configuration), sinkFingerprint: fingerprint, secrets: [], hasKeptEvents: false
+            )
+        }
+        let body = Array("{}".utf8)
+        let first = try await cache.acquire(for: route("v1"), configuration: configuration)
+        let second = try await cache.acquire(for: route("v1"), configuration: configuration)
+        #expect(first.generation == second.generation)
+        // The subscription changes while two writes use its sink: both still write.
+        await cache.drop(subscriptionId: "s")
+        try await first.sink.put("a/1.json", body: body)
+        await cache.release(first)
+        try await second.sink.put("a/2.json", body: body)
+        await cache.release(second)
+        // Given back by the last: shut down.
+        await #expect(throws: SinkError.self) { try await second.sink.put("a/3.json", body: body) }
+
+        // The stored sink changes (another fingerprint) while a write uses the sink: the new one is made at once,
+        // the old one serves its write, then is shut down.
+        let old = try await cache.acquire(for: route("v1"), configuration: configuration)
+        #expect(old.generation != first.generation)
+        let new = try await cache.acquire(for: route("v2"), configuration: configuration)
+        #expect(new.generation != old.generation)
+        try await old.sink.put("a/4.json", body: body)
+        try await new.sink.put("a/5.json", body: body)
+        await cache.release(old)
+        await #expect(throws: SinkError.self) { try await old.sink.put("a/6.json", body: body) }
+        try await new.sink.put("a/7.json", body: body)
+        await cache.release(new)
+        await cache.drop(subscriptionId: nil)
+        #expect(Set(directory.files(under: "out").keys.filter { !$0.hasPrefix(".partial") }) == ["a/1.json", "a/2.json", "a/4.json", "a/5.json", "a/7.json"])
     }
 
     @Test("removing a key filter, or its subscription, discards what was kept for it")
