@@ -4,8 +4,9 @@ import ServiceLifecycle
 
 /// Wakes the Sink Service's loop when a subscription changes (`cae_subscription_changed`, sent by the store's
 /// triggers on a subscription's creation, deletion, topics or suspension): `changes` yields, and the loop reads
-/// the active topics again before its next poll. After a reconnection it yields once, since a change may have
-/// been missed meanwhile (the loop's `topicRefreshInterval` is the last resort). Runs until graceful shutdown.
+/// the active topics again before its next poll. Each time `LISTEN` takes effect (the first time too: the loop may
+/// have read the topics before it did) it yields once, since a change may have been missed meanwhile (the loop's
+/// `topicRefreshInterval` is the last resort). Runs until graceful shutdown.
 public struct SinkServiceTopicListener: Service {
     public let changes: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
@@ -27,7 +28,6 @@ public struct SinkServiceTopicListener: Service {
 
     private func listen() async {
         var failing = false
-        var connectedBefore = false
         while !Task.isCancelled {
             do {
                 let listener = try await PostgresConnection.connect(storeConninfo, applicationName: "cae-init sink-service topics")
@@ -35,8 +35,7 @@ public struct SinkServiceTopicListener: Service {
                     try await listener.execute("LISTEN cae_subscription_changed")
                     if failing { logger.info("listening to subscription changes again") }
                     failing = false
-                    if connectedBefore { continuation.yield() }
-                    connectedBefore = true
+                    continuation.yield()
                     while !Task.isCancelled {
                         if try await !listener.notifications(waitingUpTo: .seconds(1)).isEmpty { continuation.yield() }
                     }

@@ -48,7 +48,7 @@ struct InProcessWorkerTests {
         defer { directory.remove() }
         try await CLI.succeed(["fixtures", "load", fixturePath("dossier-history.json")], database: database)
         let id = try await createSubscription(localSubscription(path: directory.file("out"), keys: [EndToEndTests.historyEntite], initWithHistory: true), database: database, in: directory)
-        let outcomes = try await Self.runOnce(database: database, WorkerOptions(lease: .seconds(2), initialiser: .init(maxWritesPerSecond: 3))) {
+        let outcomes = try await Self.runOnce(database: database, WorkerOptions(lease: .seconds(5), initialiser: .init(maxWritesPerSecond: 3))) {
             #expect(try await eventually(within: 20, every: .milliseconds(50)) { try await statusCounts(database)["pending"] == 1 })
             try await Task.sleep(for: .milliseconds(300))
             try await CLI.succeed(["key-filters", "reset", "--subscription", id, EndToEndTests.historyEntite], database: database)
