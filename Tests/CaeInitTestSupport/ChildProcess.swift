@@ -10,8 +10,8 @@ enum OutputTarget {
 }
 
 /// Spawns `executable` (looked up in PATH when it has no slash) with an empty signal mask and default
-/// dispositions, so it reacts to SIGTERM whatever the test process blocks; stdin is /dev/null.
-func spawnProcess(executable: String, arguments: [String], environment: [String: String], stdout: OutputTarget, stderr: OutputTarget) throws -> pid_t {
+/// dispositions, so it reacts to SIGTERM whatever the test process blocks; stdin is `stdin`, or /dev/null.
+func spawnProcess(executable: String, arguments: [String], environment: [String: String], stdin: Int32? = nil, stdout: OutputTarget, stderr: OutputTarget) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -21,7 +21,11 @@ func spawnProcess(executable: String, arguments: [String], environment: [String:
         case .file(let path): posix_spawn_file_actions_addopen(&actions, descriptor, path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         }
     }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    if let stdin {
+        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+    } else {
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }

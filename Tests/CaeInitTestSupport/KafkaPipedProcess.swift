@@ -26,38 +26,16 @@ public final class KafkaPipedProcess: @unchecked Sendable {
         }
         for descriptor in inputPipe + outputPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
         stderrPath = NSTemporaryDirectory() + "cae-init-kafka-test-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).err"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, inputPipe[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGPIPE, SIGHUP] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+        let pid: pid_t
+        do {
+            pid = try spawnProcess(executable: executable, arguments: arguments, environment: environment, stdin: inputPipe[0], stdout: .descriptor(outputPipe[1]), stderr: .file(stderrPath))
+        } catch {
+            close(inputPipe[0]); close(outputPipe[1])
+            close(inputPipe[1]); close(outputPipe[0])
+            throw error
         }
-        var pid: pid_t = 0
-        let result = posix_spawnp(&pid, executable, &actions, &attributes, argv, envp)
         close(inputPipe[0])
         close(outputPipe[1])
-        guard result == 0 else {
-            close(inputPipe[1]); close(outputPipe[0])
-            throw TestFailure("cannot start \(executable): \(String(cString: strerror(result)))")
-        }
         self.pid = pid
         input = inputPipe[1]
         output = outputPipe[0]
