@@ -138,9 +138,17 @@ struct SinkServiceKillTests {
         while directory.files(under: "out")[name] == nil, Date() < deadline {
             try await Task.sleep(for: .milliseconds(200))
         }
-        // The loop's metrics on the process's /metrics, with the delivery's.
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(metricsPort)/metrics"), timeout: .seconds(5))
-        let metrics = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        // The loop's metrics on the process's /metrics, with the delivery's. The file lands before `deliver` returns
+        // (a Local Directory is flushed first) and the lag is sampled between polls, so they are read until both show.
+        var metrics = ""
+        let metricsDeadline = Date().addingTimeInterval(30)
+        repeat {
+            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(metricsPort)/metrics"), timeout: .seconds(5))
+            metrics = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            if metrics.contains("cae_sink_service_messages_delivered_total 1\n"),
+               metrics.contains(#"cae_sink_service_consumer_lag{topic="\#(Self.topic)",partition="0"} 0"#) { break }
+            try await Task.sleep(for: .milliseconds(200))
+        } while Date() < metricsDeadline
         #expect(metrics.contains("cae_sink_service_messages_delivered_total 1\n"), "\(metrics)")
         #expect(metrics.contains("cae_sink_service_delivery_failures_total 0\n"))
         #expect(metrics.contains(#"cae_sink_service_consumer_lag{topic="\#(Self.topic)",partition="0"} 0"#))

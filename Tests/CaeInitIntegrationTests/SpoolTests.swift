@@ -54,20 +54,20 @@ struct SpoolTests {
         return Int(rows.rows[0][0]!)!
     }
 
-    /// Starts `run-once` paced at 40 writes a second on a dossier of at least 80 files, and samples the open
-    /// transactions while its files are being written; returns the samples and the worker's log.
+    /// Starts `run-once` paced at 20 writes a second on a dossier of at least 80 files (4 s of writes at least), and
+    /// samples the open transactions while its files are being written; returns the samples and the worker's log.
     static func sampleWhileWriting(spool: Bool, seed: UInt64) async throws -> (samples: [Int], log: String) {
         let database = try await TestDatabase.create("spool_snapshot")
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let dossier = RandomDossier(seed: seed, maxObjectsPerKind: 150)
         let expected = dossier.expectedFiles(withHistory: true).count
-        // At 40 writes a second, a few seconds of writes to sample.
+        // At 20 writes a second, several seconds of writes to sample, even when a sample is slow on a loaded machine.
         #expect(expected >= 80, "\(expected) files")
         try await CLI.succeed(["fixtures", "load", try directory.write("dossier.json", dossier.fixtureJSON)], database: database)
         _ = try await createSubscription(localSubscription(path: directory.file("out"), keys: [dossier.entiteId], initWithHistory: true), database: database, in: directory)
         let extra = spool ? ["--spool-dir", directory.file("spool")] : []
-        let worker = try CLI.start(["run-once", "--max-writes-per-second", "40"] + extra, database: database)
+        let worker = try CLI.start(["run-once", "--max-writes-per-second", "20"] + extra, database: database)
         defer { worker.signal(SIGKILL) }
         #expect(try await eventually(within: 60, every: .milliseconds(50)) { !objectFiles(directory, "out").isEmpty })
         var samples: [Int] = []
@@ -83,14 +83,14 @@ struct SpoolTests {
     @Test("With --spool-dir no transaction is open while the files are written; without, the snapshot lasts the writes")
     func snapshotEndsBeforeTheWrites() async throws {
         let spooled = try await Self.sampleWhileWriting(spool: true, seed: 91_000)
-        #expect(spooled.samples.count >= 10, "sampled while writing: \(spooled.samples)")
+        #expect(spooled.samples.count >= 5, "sampled while writing: \(spooled.samples)")
         #expect(spooled.samples.allSatisfy { $0 == 0 }, "\(spooled.samples)")
         let line = try #require(spooled.log.split(separator: "\n").first { $0.contains("snapshot read: ") }, "\(spooled.log.suffix(2000))")
         #expect(line.contains(/snapshot read: \d+ rows in \d+\.\d{3} s/), "\(line)")
 
         // The control: the same run without a spool holds its snapshot (backend_xmin) all along.
         let plain = try await Self.sampleWhileWriting(spool: false, seed: 91_000)
-        #expect(plain.samples.count >= 10 && plain.samples.allSatisfy { $0 >= 1 }, "\(plain.samples)")
+        #expect(plain.samples.count >= 5 && plain.samples.allSatisfy { $0 >= 1 }, "\(plain.samples)")
     }
 
     @Test("A killed worker's spool is removed by the next worker started on the directory")
