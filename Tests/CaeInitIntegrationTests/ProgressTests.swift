@@ -28,8 +28,9 @@ struct ProgressTests {
         defer { directory.remove() }
         let (database, id, total) = try await Self.setUp(directory)
         #expect(total > 12)
-        // 12 files at 3 per second: about 4 s, heartbeats every second.
-        let worker = try CLI.start(["run-once", "--lease-seconds", "3", "--max-writes-per-second", "3"], database: database)
+        // 12 files at 2 per second: about 6 s, heartbeats every second; long enough for a `status` to land in it
+        // when each one takes a second on a loaded machine.
+        let worker = try CLI.start(["run-once", "--lease-seconds", "3", "--max-writes-per-second", "2"], database: database)
         var seen: String?
         for _ in 0..<100 {
             let status = try await CLI.succeed(["status"], database: database)
