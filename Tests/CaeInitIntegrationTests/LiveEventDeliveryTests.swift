@@ -90,6 +90,37 @@ func liveLocalBody(path: String, keys: [String], topics: [String] = [liveTopic],
     return #"{"domain":"comptabilite","keyFilters":[\#(keyFilters)],"suspended":\#(suspended),"sink":{"type":"Local Directory","credentials":{},"options":{"path":"\#(path)"\#(folder)},"retryPolicy":{"maxRetries":1,"backoffSeconds":0.05}},"topics":[\#(topicList)]\#(filtersField)}"#
 }
 
+/// moto's S3 (signatures checked) holding the live tests' bucket.
+struct LiveBucket {
+    static let name = "live-bucket"
+    let moto: ServerProcess
+    let keyId: String
+    let secret: String
+
+    static func start() async throws -> LiveBucket {
+        let (moto, keyId, secret) = try await Moto.start()
+        let status = try await Moto.signedRequest(.PUT, port: moto.port, path: "/\(name)", keyId: keyId, secret: secret).status
+        guard status == .ok else {
+            moto.stop()
+            throw TestFailure("cannot create the bucket \(name): \(status)")
+        }
+        return LiveBucket(moto: moto, keyId: keyId, secret: secret)
+    }
+
+    func stop() { moto.stop() }
+
+    /// A subscription body with this bucket as its sink; `secret` replaces the right one (a refusing sink).
+    func subscriptionBody(keys: [String], secret: String? = nil) -> String {
+        liveS3Body(port: moto.port, keyId: keyId, secret: secret ?? self.secret, bucket: Self.name, keys: keys)
+    }
+
+    /// Reads the bucket back with the right key.
+    func reader() throws -> S3Sink {
+        let configuration = S3SinkConfiguration(accessKeyId: keyId, secretAccessKey: Secret(secret), region: "us-east-1", sessionToken: nil, bucketName: Self.name, endpoint: "http://127.0.0.1:\(moto.port)")
+        return try S3Sink(configuration: SinkConfiguration(destination: .s3(configuration)), s3: configuration, httpClient: .shared)
+    }
+}
+
 /// A subscription body with an S3 sink (moto).
 func liveS3Body(port: Int, keyId: String, secret: String, bucket: String, keys: [String], topics: [String] = [liveTopic]) -> String {
     let keyFilters = keys.map { #"{"key":"\#($0)"}"# }.joined(separator: ",")
@@ -429,12 +460,11 @@ struct LiveEventDeliveryTests {
     func twoSubscriptionsTwoSinks() async throws {
         let world = try await LiveWorld.make("live_two")
         defer { Task { await world.finish() } }
-        let (moto, keyId, secret) = try await Moto.start()
-        defer { moto.stop() }
-        #expect(try await Moto.signedRequest(.PUT, port: moto.port, path: "/live-bucket", keyId: keyId, secret: secret).status == .ok)
+        let bucket = try await LiveBucket.start()
+        defer { bucket.stop() }
         let key = newUUID()
         let local = try await world.subscribe(liveLocalBody(path: world.directory.file("out"), keys: [key]))
-        let s3 = try await world.subscribe(liveS3Body(port: moto.port, keyId: keyId, secret: secret, bucket: "live-bucket", keys: [key]))
+        let s3 = try await world.subscribe(bucket.subscriptionBody(keys: [key]))
         try await world.setStatus(local, key, .ready)
         try await world.setStatus(s3, key, .ready)
         let journal = newUUID()
@@ -442,8 +472,7 @@ struct LiveEventDeliveryTests {
         let name = "\(key)/journal/\(journal)_7.json"
         #expect(try await world.delivery.deliverReporting(message) == [local: .written(objectName: name), s3: .written(objectName: name)])
         #expect(world.files("out") == [name: document(of: message)])
-        let configuration = S3SinkConfiguration(accessKeyId: keyId, secretAccessKey: Secret(secret), region: "us-east-1", sessionToken: nil, bucketName: "live-bucket", endpoint: "http://127.0.0.1:\(moto.port)")
-        let reader = try S3Sink(configuration: SinkConfiguration(destination: .s3(configuration)), s3: configuration, httpClient: .shared)
+        let reader = try bucket.reader()
         #expect(try await reader.get(name) == document(of: message))
     }
 
@@ -451,13 +480,12 @@ struct LiveEventDeliveryTests {
     func refusingSinkThenRetry() async throws {
         let world = try await LiveWorld.make("live_refusing")
         defer { Task { await world.finish() } }
-        let (moto, keyId, secret) = try await Moto.start()
-        defer { moto.stop() }
-        #expect(try await Moto.signedRequest(.PUT, port: moto.port, path: "/live-bucket", keyId: keyId, secret: secret).status == .ok)
+        let bucket = try await LiveBucket.start()
+        defer { bucket.stop() }
         let key = newUUID()
         let wrongSecret = "WRONGSECRETVALUE0123456789"
         let local = try await world.subscribe(liveLocalBody(path: world.directory.file("out"), keys: [key]))
-        let s3 = try await world.subscribe(liveS3Body(port: moto.port, keyId: keyId, secret: wrongSecret, bucket: "live-bucket", keys: [key]))
+        let s3 = try await world.subscribe(bucket.subscriptionBody(keys: [key], secret: wrongSecret))
         try await world.setStatus(local, key, .ready)
         try await world.setStatus(s3, key, .ready)
         let journal = newUUID()
@@ -482,13 +510,12 @@ struct LiveEventDeliveryTests {
         #expect(try await world.deadLetters(s3).map(\.attempts) == [2, 2, 2])
 
         // The fix: the right secret. Retried through the CLI, each one is delivered and its row deleted.
-        _ = try await sql("UPDATE cae_subscription SET sink = jsonb_set(sink, '{credentials,secretAccessKey}', to_jsonb($2::text)) WHERE id = $1", [s3, secret], database: world.database)
+        _ = try await sql("UPDATE cae_subscription SET sink = jsonb_set(sink, '{credentials,secretAccessKey}', to_jsonb($2::text)) WHERE id = $1", [s3, bucket.secret], database: world.database)
         let retry = try await CLI.run(["dead-letters", "retry", "--all"], database: world.database)
         #expect(retry.status == 0, "\(retry.stdout) \(retry.stderr)")
         #expect(retry.stdout.split(separator: "\n").filter { $0.hasPrefix("delivered") }.count == 3, "\(retry.stdout)")
         #expect(try await world.deadLetters().isEmpty)
-        let configuration = S3SinkConfiguration(accessKeyId: keyId, secretAccessKey: Secret(secret), region: "us-east-1", sessionToken: nil, bucketName: "live-bucket", endpoint: "http://127.0.0.1:\(moto.port)")
-        let reader = try S3Sink(configuration: SinkConfiguration(destination: .s3(configuration)), s3: configuration, httpClient: .shared)
+        let reader = try bucket.reader()
         for message in messages {
             #expect(try await reader.get("\(key)/journal/\(journal)_\(100 + message.offset).json") == document(of: message))
         }

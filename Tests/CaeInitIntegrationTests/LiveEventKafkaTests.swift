@@ -75,16 +75,15 @@ struct LiveEventKafkaTests {
         defer { cluster.stop() }
         try await cluster.createTopic(liveTopic, partitions: 3)
         try await cluster.createTopic("queuing.cpa.other", partitions: 1)
-        let (moto, keyId, secret) = try await Moto.start()
-        defer { moto.stop() }
-        #expect(try await Moto.signedRequest(.PUT, port: moto.port, path: "/live-bucket", keyId: keyId, secret: secret).status == .ok)
+        let bucket = try await LiveBucket.start()
+        defer { bucket.stop() }
 
         let (ready, new, pending, failed) = (newUUID(), newUUID(), newUUID(), newUUID())
         let all = try await world.subscribe(liveLocalBody(path: world.directory.file("all"), keys: [ready, new, pending, failed]))
         let filtered = try await world.subscribe(liveLocalBody(path: world.directory.file("filtered"), keys: [ready], filters: #"{"code":"OD3"}"#))
         let suspended = try await world.subscribe(liveLocalBody(path: world.directory.file("suspended"), keys: [ready], suspended: true))
         let folder = try await world.subscribe(liveLocalBody(path: world.directory.file("folder"), keys: [ready], folderName: "societe"))
-        let s3 = try await world.subscribe(liveS3Body(port: moto.port, keyId: keyId, secret: secret, bucket: "live-bucket", keys: [ready]))
+        let s3 = try await world.subscribe(bucket.subscriptionBody(keys: [ready]))
         for id in [all, filtered, suspended, folder, s3] { try await world.setStatus(id, ready, .ready) }
         try await world.setStatus(all, pending, .pending)
         try await world.setStatus(all, failed, .failed)
@@ -105,8 +104,7 @@ struct LiveEventKafkaTests {
         ])
         let name1 = "\(ready)/journal/\(journal)_100.json"
         let name2 = "\(ready)/journal/\(journal)_200.json"
-        let configuration = S3SinkConfiguration(accessKeyId: keyId, secretAccessKey: Secret(secret), region: "us-east-1", sessionToken: nil, bucketName: "live-bucket", endpoint: "http://127.0.0.1:\(moto.port)")
-        let reader = try S3Sink(configuration: SinkConfiguration(destination: .s3(configuration)), s3: configuration, httpClient: .shared)
+        let reader = try bucket.reader()
         let arrived = try await eventually {
             guard world.files("all").count == 2, world.files("filtered").count == 1, world.files("folder").count == 1 else { return false }
             let keptNew = try await world.keptCount(all, new)
@@ -140,13 +138,12 @@ struct LiveEventKafkaTests {
         let cluster = try KafkaTestCluster()
         defer { cluster.stop() }
         try await cluster.createTopic(liveTopic, partitions: 2)
-        let (moto, keyId, secret) = try await Moto.start()
-        defer { moto.stop() }
-        #expect(try await Moto.signedRequest(.PUT, port: moto.port, path: "/live-bucket", keyId: keyId, secret: secret).status == .ok)
+        let bucket = try await LiveBucket.start()
+        defer { bucket.stop() }
         let key = newUUID()
         let wrongSecret = "WRONGSECRETVALUE0123456789"
         let local = try await world.subscribe(liveLocalBody(path: world.directory.file("out"), keys: [key]))
-        let s3 = try await world.subscribe(liveS3Body(port: moto.port, keyId: keyId, secret: wrongSecret, bucket: "live-bucket", keys: [key]))
+        let s3 = try await world.subscribe(bucket.subscriptionBody(keys: [key], secret: wrongSecret))
         try await world.setStatus(local, key, .ready)
         try await world.setStatus(s3, key, .ready)
 
@@ -171,12 +168,11 @@ struct LiveEventKafkaTests {
         #expect(letters.allSatisfy { $0.reason.contains("SignatureDoesNotMatch") && !$0.reason.contains(wrongSecret) })
         #expect(!service.process.standardError.contains(wrongSecret))
 
-        _ = try await sql("UPDATE cae_subscription SET sink = jsonb_set(sink, '{credentials,secretAccessKey}', to_jsonb($2::text)) WHERE id = $1", [s3, secret], database: world.database)
+        _ = try await sql("UPDATE cae_subscription SET sink = jsonb_set(sink, '{credentials,secretAccessKey}', to_jsonb($2::text)) WHERE id = $1", [s3, bucket.secret], database: world.database)
         let retry = try await CLI.run(["dead-letters", "retry", "--subscription", s3], database: world.database)
         #expect(retry.status == 0, "\(retry.stdout) \(retry.stderr)")
         #expect(try await world.deadLetters().isEmpty)
-        let configuration = S3SinkConfiguration(accessKeyId: keyId, secretAccessKey: Secret(secret), region: "us-east-1", sessionToken: nil, bucketName: "live-bucket", endpoint: "http://127.0.0.1:\(moto.port)")
-        let reader = try S3Sink(configuration: SinkConfiguration(destination: .s3(configuration)), s3: configuration, httpClient: .shared)
+        let reader = try bucket.reader()
         for name in names {
             #expect(try await reader.get(name) == world.files("out")[name], "\(name)")
         }
