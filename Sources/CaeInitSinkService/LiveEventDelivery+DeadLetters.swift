@@ -35,7 +35,7 @@ extension LiveEventDelivery {
                     results.append(RetryResult(letter: letter, outcome: nil))
                     continue
                 }
-                let outcome = try await self.deliver(letter.event, to: route, on: connection)
+                let outcome = try await self.deliver(letter.event, content: Result { () throws(LiveEventError) in try letter.event.content() }, to: route, on: connection)
                 let result = RetryResult(letter: letter, outcome: outcome)
                 if result.resolved { try await letters.delete(id: letter.id) }
                 results.append(result)

@@ -65,12 +65,14 @@ public final class LiveEventDelivery: LiveEventHandler, Sendable {
             return [:]
         }
         let event = LiveEvent(topic: message.topic, partition: message.partition, offset: message.offset, key: key, kindHeader: message.header("kind"), value: message.value)
+        // Parsed once for all the subscriptions of the message.
+        let content = Result { () throws(LiveEventError) in try event.content() }
         return try await storePool.withConnection { connection in
             let routes = try await LiveEventStore(connection: connection, sealer: self.sealer).routes(topic: event.topic, key: key)
             if routes.isEmpty { self.metrics.unrouted.increment() }
             var outcomes: [String: Outcome] = [:]
             for route in routes {
-                outcomes[route.subscriptionId] = try await self.deliver(event, to: route, on: connection)
+                outcomes[route.subscriptionId] = try await self.deliver(event, content: content, to: route, on: connection)
             }
             return outcomes
         }
@@ -102,12 +104,14 @@ public final class LiveEventDelivery: LiveEventHandler, Sendable {
 
     // MARK: Per subscription
 
-    /// One subscription's part of a message. Throws only for the store, the dossier database or cancellation.
-    func deliver(_ event: LiveEvent, to route: LiveEventStore.Route, on connection: PostgresConnection) async throws -> Outcome {
+    /// One subscription's part of a message, `parsed` being `event.content()`. Throws only for the store, the
+    /// dossier database or cancellation.
+    func deliver(_ event: LiveEvent, content parsed: Result<LiveEventContent, LiveEventError>, to route: LiveEventStore.Route, on connection: PostgresConnection) async throws -> Outcome {
         let content: LiveEventContent
-        do throws(LiveEventError) {
-            content = try event.content()
-        } catch {
+        switch parsed {
+        case .success(let value):
+            content = value
+        case .failure(let error):
             // Unreadable, so neither routable by `filters` nor writable: dead-lettered for every subscription that
             // would take (or keep) the key's events.
             let subscriber = route.subscriber
