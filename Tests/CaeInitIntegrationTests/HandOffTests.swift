@@ -85,7 +85,7 @@ struct HandOffTests {
     func handOff() async throws {
         let world = try await LiveWorld.make("handoff")
         defer { Task { await world.finish() } }
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         try await cluster.createTopic(Self.topic, partitions: 3)
         let entite = newUUID()

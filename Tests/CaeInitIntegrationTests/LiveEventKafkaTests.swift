@@ -71,7 +71,7 @@ struct LiveEventKafkaTests {
     func routing() async throws {
         let world = try await LiveWorld.make("live_kafka")
         defer { Task { await world.finish() } }
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         try await cluster.createTopic(liveTopic, partitions: 3)
         try await cluster.createTopic("queuing.cpa.other", partitions: 1)
@@ -135,7 +135,7 @@ struct LiveEventKafkaTests {
     func refusingSink() async throws {
         let world = try await LiveWorld.make("live_kafka_refusing")
         defer { Task { await world.finish() } }
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         try await cluster.createTopic(liveTopic, partitions: 2)
         let bucket = try await LiveBucket.start()

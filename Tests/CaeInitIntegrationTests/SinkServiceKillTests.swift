@@ -50,7 +50,7 @@ struct SinkServiceKillTests {
         _ = try await createSubscription(localSubscription(path: directory.file("out"), keys: Self.keys, initWithHistory: false), database: database, in: directory)
         #expect(try await CLI.succeed(["run-once"], database: database).contains("2 ready, 0 failed"))
 
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         try await cluster.createTopic(Self.topic, partitions: 3)
         let messages = Self.messages()
@@ -115,7 +115,7 @@ struct SinkServiceKillTests {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         try await CLI.succeed(["fixtures", "load", fixturePath("dossier-simple.json")], database: database)
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         try await cluster.createTopic(Self.topic, partitions: 1)
         let metricsPort = try ServerProcess.freePort()

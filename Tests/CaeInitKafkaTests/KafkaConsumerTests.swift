@@ -15,7 +15,7 @@ struct KafkaConsumerTests {
 
     @Test("consumes keys, values, headers and offsets as produced, in offset order per partition")
     func consumesWhatWasProduced() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topic = uniqueName("produced")
         try await cluster.createTopic(topic, partitions: 3)
@@ -52,7 +52,7 @@ struct KafkaConsumerTests {
 
     @Test("a poll returns at most maxBatch messages: 1 gives one at a time, 2 gives two")
     func pollHonoursMaxBatch() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topic = uniqueName("batch")
         try await cluster.createTopic(topic, partitions: 1)
@@ -77,7 +77,7 @@ struct KafkaConsumerTests {
 
     @Test("a new consumer of the group resumes exactly at the committed offset")
     func resumesAtCommittedOffset() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topic = uniqueName("resume")
         try await cluster.createTopic(topic, partitions: 1)
@@ -104,7 +104,7 @@ struct KafkaConsumerTests {
 
     @Test("subscribe replaces the topic set without a restart; an empty set unsubscribes")
     func resubscribes() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topicA = uniqueName("a")
         let topicB = uniqueName("b")
@@ -138,7 +138,7 @@ struct KafkaConsumerTests {
 
     @Test("a broker down then up: the poll does not throw, logs the outage once, and nothing is lost")
     func brokerDownThenUp() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topic = uniqueName("outage")
         try await cluster.createTopic(topic, partitions: 2)
@@ -168,7 +168,7 @@ struct KafkaConsumerTests {
 
     @Test("injected Fetch errors are retried: every message arrives once, in order")
     func fetchErrorsAreRetried() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topic = uniqueName("fetch-errors")
         try await cluster.createTopic(topic, partitions: 1)
@@ -184,7 +184,7 @@ struct KafkaConsumerTests {
 
     @Test("an error no retry can fix (the group not authorised) is thrown by poll, naming librdkafka's error")
     func fatalErrorsAreThrown() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topic = uniqueName("denied")
         try await cluster.createTopic(topic, partitions: 1)
@@ -205,7 +205,7 @@ struct KafkaConsumerTests {
 
     @Test("a refused commit throws naming the partition and commits nothing; the retry commits")
     func commitErrorsAreThrown() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topic = uniqueName("commit-errors")
         try await cluster.createTopic(topic, partitions: 1)
@@ -245,7 +245,7 @@ struct KafkaConsumerTests {
     /// noticed only when its session expires (10 s), and the rebalance then takes 9 s more (19 s).
     @Test("close() leaves the group: the other member gets every partition without waiting for a session to expire")
     func closeLeavesTheGroup() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topic = uniqueName("leave")
         try await cluster.createTopic(topic, partitions: 4)

@@ -52,7 +52,7 @@ struct SinkServiceTests {
 
     @Test("delivers each partition in offset order, commits everything delivered, counts and reports lag")
     func deliversInOrderAndCommits() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topic = uniqueName("ordered")
         try await cluster.createTopic(topic, partitions: 3)
@@ -90,7 +90,7 @@ struct SinkServiceTests {
 
     @Test("a refused message is not committed, nor any later one of its partition, until it is delivered again; other partitions go on")
     func refusedMessageIsRedelivered() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topic = uniqueName("refused")
         try await cluster.createTopic(topic, partitions: 2)
@@ -125,7 +125,7 @@ struct SinkServiceTests {
 
     @Test("graceful shutdown lets the deliveries in flight finish and commits them")
     func gracefulShutdownCommitsInFlight() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topic = uniqueName("graceful")
         try await cluster.createTopic(topic, partitions: 1)
@@ -143,7 +143,7 @@ struct SinkServiceTests {
 
     @Test("past the grace period, deliveries still running are cancelled and exactly the delivered ones are committed")
     func gracePeriodBoundsShutdown() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topic = uniqueName("grace")
         try await cluster.createTopic(topic, partitions: 1)
@@ -164,7 +164,7 @@ struct SinkServiceTests {
 
     @Test("a topic-change trigger subscribes to a new topic without a restart (refresh interval far away)")
     func newTopicOnTrigger() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topicA = uniqueName("a")
         let topicB = uniqueName("b")
@@ -187,7 +187,7 @@ struct SinkServiceTests {
 
     @Test("without a trigger, the topic set is read again every topicRefreshInterval")
     func newTopicOnRefresh() async throws {
-        let cluster = try KafkaTestCluster()
+        let cluster = try await KafkaTestCluster()
         defer { cluster.stop() }
         let topicA = uniqueName("a")
         let topicB = uniqueName("b")

@@ -22,9 +22,12 @@ public final class KafkaTestCluster: Sendable {
         throw TestFailure("cae-init-kafka-mock not built beside \(bundle.path): run `swift build` before `swift test` (scripts/test.sh does)")
     }
 
-    public init(brokers: Int = 1) throws {
-        process = try KafkaPipedProcess(executable: try Self.executable(), arguments: ["--brokers", "\(brokers)"])
-        let line = process.readLine(within: 30) ?? ""
+    /// Starts the mock and waits for its `BOOTSTRAP` line off the cooperative pool (a blocking read there would
+    /// stall every other test of the process while the mock starts).
+    public init(brokers: Int = 1) async throws {
+        let process = try KafkaPipedProcess(executable: try Self.executable(), arguments: ["--brokers", "\(brokers)"])
+        self.process = process
+        let line = try await Self.offCooperativePool { process.readLine(within: 30) } ?? ""
         guard line.hasPrefix("BOOTSTRAP ") else {
             process.closeInput()
             throw TestFailure("the Kafka mock cluster did not start (\(line)): \(process.standardError)")
@@ -36,17 +39,18 @@ public final class KafkaTestCluster: Sendable {
     /// Sends one command and waits for its `OK`.
     private func command(_ text: String) async throws {
         let process = self.process
-        let answer: String? = try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                do {
-                    try process.write(text + "\n")
-                    continuation.resume(returning: process.readLine(within: 30))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
+        let answer = try await Self.offCooperativePool { () throws -> String? in
+            try process.write(text + "\n")
+            return process.readLine(within: 30)
         }
         guard answer == "OK" else { throw TestFailure("mock cluster: \(text): \(answer ?? "no answer") \(process.standardError)") }
+    }
+
+    /// Runs blocking pipe I/O on a Dispatch thread.
+    private static func offCooperativePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
     }
 
     public func createTopic(_ name: String, partitions: Int) async throws {
