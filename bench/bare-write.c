@@ -2,8 +2,10 @@
  * <size>" per line) under DIR, each as a temporary file in DIR/.partial then renamed into place (folders made on
  * the way), no per-file fsync, then one syncfs(2) of DIR's file system and an fsync of each folder written into.
  * THREADS threads share the list. Built by bench/pairs.sh (cc -O2 -pthread); never committed as a binary.
+ * With MODE `unnamed`, each file is instead an O_TMPFILE in its folder linked under its name (what cae-init does
+ * for a name not yet taken): the same technique, for a like-for-like comparison.
  *
- *   bare-write DIR THREADS < list
+ *   bare-write DIR THREADS [rename|unnamed] < list
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +24,7 @@ static size_t count, next_index;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *root;
 static char *filler;
+static int unnamed;
 
 static void die(const char *what, const char *path) {
     fprintf(stderr, "bare-write: %s %s: %s\n", what, path, strerror(errno));
@@ -50,13 +53,33 @@ static void *worker(void *arg) {
         if (i >= count) return NULL;
         snprintf(temporary, sizeof temporary, "%s/.partial/%ld-%lu.tmp", root, id, n);
         snprintf(target, sizeof target, "%s/%s", root, entries[i].path);
-        int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0) die("open", temporary);
+        int fd;
+        if (unnamed) {
+            char folder[4096];
+            snprintf(folder, sizeof folder, "%s", target);
+            *strrchr(folder, '/') = 0;
+            fd = open(folder, O_WRONLY | O_TMPFILE | O_CLOEXEC, 0644);
+            if (fd < 0 && errno == ENOENT) {
+                make_parents(entries[i].path);
+                fd = open(folder, O_WRONLY | O_TMPFILE | O_CLOEXEC, 0644);
+            }
+            if (fd < 0) die("open (O_TMPFILE)", folder);
+        } else {
+            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            if (fd < 0) die("open", temporary);
+        }
         size_t done = 0;
         while (done < entries[i].size) {
             ssize_t w = write(fd, filler, entries[i].size - done);
             if (w < 0) { if (errno == EINTR) continue; die("write", temporary); }
             done += (size_t)w;
+        }
+        if (unnamed) {
+            char self[64];
+            snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+            if (linkat(AT_FDCWD, self, AT_FDCWD, target, AT_SYMLINK_FOLLOW) != 0) die("link", target);
+            close(fd);
+            continue;
         }
         close(fd);
         if (rename(temporary, target) != 0) {
@@ -75,8 +98,9 @@ static void sync_directory(const char *path) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) { fprintf(stderr, "usage: bare-write DIR THREADS < list\n"); return 2; }
+    if (argc < 3 || argc > 4) { fprintf(stderr, "usage: bare-write DIR THREADS [rename|unnamed] < list\n"); return 2; }
     root = argv[1];
+    unnamed = argc == 4 && strcmp(argv[3], "unnamed") == 0;
     int threads = atoi(argv[2]);
     if (threads < 1) threads = 1;
     size_t capacity = 1024, largest = 1;

@@ -9,8 +9,11 @@
 #   A   `cae-init run-once` into a Local Directory (a new subscription each time), under /usr/bin/time -v;
 #   B1  bench/bare-write.c with 1 thread, BN with BENCH_THREADS threads (default 4): the same file names and sizes
 #       as A wrote, temp file + rename, one syncfs at the end (plus an fsync of each folder);
+#   U   the same loop with BENCH_THREADS threads writing each file as cae-init does (an O_TMPFILE linked under its
+#       name): the bare cost of cae-init's own technique, reported beside the issue's ratio;
 #   C   PostgreSQL producing the documents' rows as JSON: `COPY (SELECT row_to_json(…) …) TO STDOUT` > /dev/null.
-# ratio_i = A_i / min(B1_i, BN_i); the report gives every run and the median of the ratios. Output is removed
+# ratio_i = A_i / min(B1_i, BN_i) (the issue's bare loops); like-for-like ratio_i = A_i / U_i. The report gives every
+# run and the median of both ratios. Output is removed
 # (and `sync`ed) between runs, outside the timings.
 #
 # The report also gives how long the snapshot transaction was open (cae-init's log line) and the 1-minute load
@@ -101,7 +104,7 @@ copy_query() {
     echo "COPY ($(printf '%s UNION ALL ' "${parts[@]}" | sed 's/ UNION ALL $//')) TO STDOUT"
 }
 
-results=$work/results.tsv   # mode, pair, A s, B1 s, BN s, C s, ratio, rss kB
+results=$work/results.tsv   # mode, pair, A s, B1 s, BN s, C s, ratio, rss kB, files, snapshot s, load, U s, U ratio
 : >"$results"
 for mode in $modes; do
     with_history=false; [ "$mode" = history ] && with_history=true
@@ -112,19 +115,21 @@ for mode in $modes; do
     clear_output "$work/list-out"
     query=$(copy_query "$with_history")
     for i in $(seq 1 "$pairs"); do
-        a="" b1="" bn="" c="" rss="" snap=""
+        a="" b1="" bn="" u="" c="" rss="" snap=""
         load=$(cut -d' ' -f1 /proc/loadavg)
         run_a() { read -r a rss snap < <(run_cae "$work/a" "$with_history"); clear_output "$work/a"; }
         run_b() {
             local t
             t=$(now); "$bare" "$work/b1" 1 <"$work/list.txt" >/dev/null; b1=$(elapsed "$t"); clear_output "$work/b1"
             t=$(now); "$bare" "$work/bn" "$threads" <"$work/list.txt" >/dev/null; bn=$(elapsed "$t"); clear_output "$work/bn"
+            t=$(now); "$bare" "$work/u" "$threads" unnamed <"$work/list.txt" >/dev/null; u=$(elapsed "$t"); clear_output "$work/u"
             t=$(now); "${psql[@]}" -c "$query" >/dev/null; c=$(elapsed "$t")
         }
         if [ $((i % 2)) = 1 ]; then run_a; run_b; else run_b; run_a; fi
         ratio=$(awk -v a="$a" -v b="$b1" -v n="$bn" 'BEGIN {m = b < n ? b : n; printf "%.2f", a / m}')
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$i" "$a" "$b1" "$bn" "$c" "$ratio" "$rss" "$files" "$snap" "$load" >>"$results"
-        echo "pairs: $mode pair $i: cae-init ${a}s (snapshot open ${snap}s), bare 1 thread ${b1}s, $threads threads ${bn}s, COPY ${c}s: ratio $ratio (peak RSS $((rss / 1024)) MB, load $load)" >&2
+        uratio=$(awk -v a="$a" -v u="$u" 'BEGIN {printf "%.2f", a / u}')
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$i" "$a" "$b1" "$bn" "$c" "$ratio" "$rss" "$files" "$snap" "$load" "$u" "$uratio" >>"$results"
+        echo "pairs: $mode pair $i: cae-init ${a}s (snapshot open ${snap}s), bare 1 thread ${b1}s, $threads threads ${bn}s, unnamed ${u}s, COPY ${c}s: ratio $ratio, like-for-like $uratio (peak RSS $((rss / 1024)) MB, load $load)" >&2
     done
 done
 
@@ -134,15 +139,18 @@ done
     echo "binary: $bin"
     echo "dossier: $size écritures; $pairs alternating pairs per mode; bare loop threads: 1 and $threads; run-once args: ${BENCH_RUN_ARGS:-(defaults)}"
     echo
-    printf '%-9s %4s %8s %9s %9s %9s %9s %8s %7s %8s %6s\n' mode pair files "cae-init" "snapshot" "bare 1" "bare $threads" "COPY" ratio "RSS MB" load
-    while IFS=$'\t' read -r mode i a b1 bn c ratio rss files snap load; do
-        printf '%-9s %4s %8s %9s %9s %9s %9s %8s %7s %8.1f %6s\n' "$mode" "$i" "$files" "$a" "$snap" "$b1" "$bn" "$c" "$ratio" "$(awk -v r="$rss" 'BEGIN {print r / 1024}')" "$load"
+    printf '%-9s %4s %8s %9s %9s %9s %9s %9s %8s %7s %7s %8s %6s\n' mode pair files "cae-init" "snapshot" "bare 1" "bare $threads" "unnamed" "COPY" ratio "l-f-l" "RSS MB" load
+    while IFS=$'\t' read -r mode i a b1 bn c ratio rss files snap load u uratio; do
+        printf '%-9s %4s %8s %9s %9s %9s %9s %9s %8s %7s %7s %8.1f %6s\n' "$mode" "$i" "$files" "$a" "$snap" "$b1" "$bn" "$u" "$c" "$ratio" "$uratio" "$(awk -v r="$rss" 'BEGIN {print r / 1024}')" "$load"
     done <"$results"
     echo
     for mode in $modes; do
         ratios=$(awk -F'\t' -v m="$mode" '$1 == m {print $7}' "$results" | sort -g | tr '\n' ' ')
+        uratios=$(awk -F'\t' -v m="$mode" '$1 == m {print $13}' "$results" | sort -g | tr '\n' ' ')
         peak=$(awk -F'\t' -v m="$mode" '$1 == m && $8 > p {p = $8} END {printf "%.1f", p / 1024}' "$results")
         echo "$ratios" | awk -v m="$mode" -v peak="$peak" '{n = NF; med = n % 2 ? $((n + 1) / 2) : ($(n / 2) + $(n / 2 + 1)) / 2;
             printf "%s: median of the pairwise ratios cae-init / best bare loop = %.2f (%d pairs: %s); peak RSS %s MB\n", m, med, n, $0, peak}'
+        echo "$uratios" | awk -v m="$mode" '{n = NF; med = n % 2 ? $((n + 1) / 2) : ($(n / 2) + $(n / 2 + 1)) / 2;
+            printf "%s: like for like, cae-init / the unnamed-file loop = %.2f (%s)\n", m, med, $0}'
     done
 } | tee "$report"

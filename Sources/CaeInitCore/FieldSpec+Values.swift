@@ -55,24 +55,57 @@ extension FieldSpec {
         var output: [JSONValue] = []
         output.reserveCapacity(lignes.count)
         for (i, ligne) in lignes.enumerated() {
-            let reader = try FieldReader(ligne, path: "\(path)[\(i)]")
-            try reader.refuseUnknown(allowed: ["compte_id", "libelle", "debit", "credit"])
-            var normalized = JSONObject()
-            normalized.appendUnchecked("compte_id", try ligneFields[0].validate(try reader.required("compte_id"), path: reader.fieldPath("compte_id")))
-            normalized.appendUnchecked("libelle", try ligneFields[1].validate(try reader.required("libelle"), path: reader.fieldPath("libelle")))
-            for amount in ["debit", "credit"] {
-                let value = try reader.required(amount)
-                switch value {
-                case .number(let literal):
-                    try StorableJSON.checkNumber(literal, path: reader.fieldPath(amount))
-                    normalized.appendUnchecked(amount, value)
-                case .null: normalized.appendUnchecked(amount, value)
-                default: throw FieldError(reader.fieldPath(amount), "expected a decimal number, found \(value.typeName)")
-                }
+            if let usual = usualLigne(ligne) {
+                output.append(.object(usual))
+            } else {
+                output.append(.object(try checkedLigne(ligne, path: "\(path)[\(i)]")))
             }
-            output.append(.object(normalized))
         }
         return .array(output)
+    }
+
+    /// A line checked field by field, an error naming the field below `path`.
+    static func checkedLigne(_ ligne: JSONValue, path: String) throws(FieldError) -> JSONObject {
+        let reader = try FieldReader(ligne, path: path)
+        try reader.refuseUnknown(allowed: ["compte_id", "libelle", "debit", "credit"])
+        var normalized = JSONObject()
+        normalized.appendUnchecked("compte_id", try ligneFields[0].validate(try reader.required("compte_id"), path: reader.fieldPath("compte_id")))
+        normalized.appendUnchecked("libelle", try ligneFields[1].validate(try reader.required("libelle"), path: reader.fieldPath("libelle")))
+        for amount in ["debit", "credit"] {
+            let value = try reader.required(amount)
+            switch value {
+            case .number(let literal):
+                try StorableJSON.checkNumber(literal, path: reader.fieldPath(amount))
+                normalized.appendUnchecked(amount, value)
+            case .null: normalized.appendUnchecked(amount, value)
+            default: throw FieldError(reader.fieldPath(amount), "expected a decimal number, found \(value.typeName)")
+            }
+        }
+        return normalized
+    }
+
+    /// A line in its usual shape (the four fields; a canonical UUID, a text without NUL, two amounts or nulls)
+    /// normalised as the checks above would, without the field paths only an error needs; nil for anything else,
+    /// left to those checks (which accept it differently or name what is wrong).
+    static func usualLigne(_ value: JSONValue) -> JSONObject? {
+        guard case .object(let ligne) = value, ligne.count == 4,
+              case .string(let compte)? = ligne["compte_id"], UUIDText.isCanonical(compte),
+              case .string(let libelle)? = ligne["libelle"], !libelle.utf8.contains(0),
+              let debit = ligne["debit"], let credit = ligne["credit"]
+        else { return nil }
+        for amount in [debit, credit] {
+            switch amount {
+            case .null: continue
+            case .number(let literal) where (try? StorableJSON.checkNumber(literal, path: "")) != nil: continue
+            default: return nil
+            }
+        }
+        var normalized = JSONObject()
+        normalized.appendUnchecked("compte_id", .string(compte))
+        normalized.appendUnchecked("libelle", .string(libelle))
+        normalized.appendUnchecked("debit", debit)
+        normalized.appendUnchecked("credit", credit)
+        return normalized
     }
 
     static func describe(_ value: JSONValue) -> String {

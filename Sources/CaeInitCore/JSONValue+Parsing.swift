@@ -19,7 +19,7 @@ extension JSONValue {
     }
 }
 
-private struct JSONParser {
+struct JSONParser {
     let bytes: [UInt8]
     var index = 0
     var depth = 0
@@ -95,12 +95,16 @@ private struct JSONParser {
         if depth > Self.maximumDepth { throw error("nesting deeper than \(Self.maximumDepth) levels") }
     }
 
+    /// Up to this many keys, a new key is compared with each one before it; beyond, they go in a set.
+    static let keysScannedForDuplicates = 16
+
     mutating func parseObject() throws(JSONParseError) -> JSONObject {
         try enter()
         defer { depth -= 1 }
         index += 1
         var object = JSONObject()
-        var seen = Set<String>()
+        // Duplicate keys: a scan of the keys so far while the object is small (most are), a set beyond.
+        var seen: Set<String>?
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return object }
         while true {
@@ -110,7 +114,14 @@ private struct JSONParser {
             }
             let keyStart = index
             let key = try parseString()
-            guard seen.insert(key).inserted else { throw error("duplicate key \"\(key)\" in object", at: keyStart) }
+            let duplicate: Bool
+            if object.count < Self.keysScannedForDuplicates {
+                duplicate = object.pairs.contains { $0.key == key }
+            } else {
+                if seen == nil { seen = Set(object.pairs.map(\.key)) }
+                duplicate = !seen!.insert(key).inserted
+            }
+            guard !duplicate else { throw error("duplicate key \"\(key)\" in object", at: keyStart) }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after key") }
             index += 1
@@ -178,6 +189,13 @@ private struct JSONParser {
             guard index < bytes.count else { throw error("unterminated string", at: start) }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                if buffer.isEmpty && runStart == start + 1 {
+                    // No escape (the usual string): validated straight from the input, without a copy.
+                    let run = bytes[runStart..<index]
+                    index += 1
+                    guard let string = String(validating: run, as: UTF8.self) else { throw error("invalid UTF-8 in string", at: start) }
+                    return string
+                }
                 buffer.append(contentsOf: bytes[runStart..<index])
                 index += 1
                 break

@@ -30,6 +30,12 @@ public enum StorableJSON {
     }
 
     public static func checkNumber(_ literal: String, path: String) throws(FieldError) {
+        // Without an exponent, a literal has no more digits on either side of the point than characters: one no
+        // longer than the smaller limit fits (the usual amount), with no need to reduce it.
+        if literal.utf8.count <= min(maxIntegerDigits, maxFractionDigits),
+           !literal.utf8.contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+            return
+        }
         let decimal = DecimalText(literal)
         let integerDigits = decimal.digits.count + decimal.exponent
         let fractionDigits = -decimal.exponent

@@ -2,6 +2,7 @@
 public enum UUIDText {
     /// The canonical lowercase form of `text`, or nil when it is not a UUID.
     public static func canonical(_ text: String) -> String? {
+        if isCanonical(text) { return text }
         let utf8 = Array(text.utf8)
         guard utf8.count == 36 else { return nil }
         var output: [UInt8] = []
@@ -19,5 +20,21 @@ public enum UUIDText {
             }
         }
         return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Whether `text` is already in the canonical form (what PostgreSQL sends): then it is kept as it is.
+    static func isCanonical(_ text: String) -> Bool {
+        var count = 0
+        for byte in text.utf8 {
+            switch (count, byte) {
+            case (8, UInt8(ascii: "-")), (13, UInt8(ascii: "-")), (18, UInt8(ascii: "-")), (23, UInt8(ascii: "-")): break
+            case (8, _), (13, _), (18, _), (23, _): return false
+            case (_, UInt8(ascii: "0")...UInt8(ascii: "9")), (_, UInt8(ascii: "a")...UInt8(ascii: "f")): break
+            default: return false
+            }
+            count += 1
+            if count > 36 { return false }
+        }
+        return count == 36
     }
 }

@@ -63,23 +63,28 @@ struct DirectoryDescriptor: Sendable {
     func createFile(_ name: String, bytes: [UInt8]) throws(FileFailure) {
         let fd = openat(self.fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .posix("open", child(name), errno: errno) }
+        defer { _ = close(fd) }
+        do throws(FileFailure) {
+            try Self.writeFully(fd, bytes: bytes, path: child(name))
+        } catch {
+            unlinkat(self.fd, name, 0)
+            throw error
+        }
+    }
+
+    /// Writes all of `bytes` to `fd` (`path` names it in a failure).
+    static func writeFully(_ fd: Int32, bytes: [UInt8], path: @autoclosure () -> String) throws(FileFailure) {
         var written = 0
-        var failure: FileFailure?
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { buffer in
                 write(fd, buffer.baseAddress! + written, buffer.count - written)
             }
             if n < 0 {
-                if errno == EINTR { continue }
-                failure = .posix("write", child(name), errno: errno)
-                break
+                let code = errno
+                if code == EINTR { continue }
+                throw .posix("write", path(), errno: code)
             }
             written += n
-        }
-        _ = close(fd)
-        if let failure {
-            unlinkat(self.fd, name, 0)
-            throw failure
         }
     }
 

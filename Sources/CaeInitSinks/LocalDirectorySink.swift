@@ -9,12 +9,15 @@ import Musl
 import Darwin
 #endif
 
-/// The `Local Directory` sink: each object is written to a temporary file in the sink's own work area under
-/// `<path>/.partial/` (see `WorkArea`), then renamed over its name, so a reader sees a file whole or not at all.
+/// The `Local Directory` sink: each object is written to an unnamed file (`O_TMPFILE`) in its folder, then linked
+/// under its name, so a reader sees a file whole or not at all and a killed worker leaves nothing half written.
+/// An object whose name is taken (a re-initialisation), or a file system without unnamed files, goes through a
+/// temporary file in the sink's own work area under `<path>/.partial/` (see `WorkArea`), renamed over the name.
 /// Files are not fsynced one by one (that was most of a run's time): `flush` makes them durable together, one
-/// `syncfs` of the sink's file system plus an `fsync` of each directory renamed into. What a killed worker was writing is removed by the next sink prepared on the directory, and a sink that
-/// shuts down removes its work area and, when it was the last, `.partial`: the directory then holds the documents
-/// and the manifests only.
+/// `syncfs` of the sink's file system plus an `fsync` of each directory written into. What a killed worker was
+/// writing in its work area is removed by the next sink prepared on the directory, and a sink that shuts down
+/// removes its work area and, when it was the last, `.partial`: the directory then holds the documents and the
+/// manifests only.
 ///
 /// Paths inside the directory are walked descriptor by descriptor without following links, so a link planted
 /// there fails the write with a clear error instead of leading it elsewhere. The blocking work runs on the sink's
@@ -22,13 +25,20 @@ import Darwin
 public struct LocalDirectorySink: Sink {
     /// Threads writing files at once, per sink, unless told otherwise.
     public static let defaultWriterThreads = 4
+    /// Objects written per hand-over to a writer thread: one wake-up for many small files.
+    public static let objectsPerBatch = 64
 
     public let configuration: SinkConfiguration
     public let root: String
     /// When set, one line per file written (`<ns since epoch> <pid> <object name>`) is appended there: an audit
     /// trail of who wrote what when, kept by the sink rather than the worker; and `<ns> <pid> (flush)` per `flush`.
     public let auditLogPath: String?
+    /// False: every object goes through a named temporary file in the work area, as on a file system without
+    /// unnamed files (the kill tests use it to reach that path).
+    public let unnamedFiles: Bool
     let threadPool: NIOThreadPool
+    /// The threads of `threadPool`.
+    let threadCount: Int
     let state = NIOLockedValueBox(State())
     /// The directories (relative paths, `""` for the sink directory) that got new entries since the last `flush`:
     /// those renamed into and their parents (made on the way).
@@ -41,10 +51,11 @@ public struct LocalDirectorySink: Sink {
         var opened: Opened?
     }
 
-    /// The sink directory and this sink's work area in it.
+    /// The sink directory, this sink's work area in it, and how unnamed files get their names there.
     struct Opened: Sendable {
         let root: DirectoryDescriptor
         let workArea: WorkArea
+        let linking: UnnamedFileLinking
     }
 
     /// Where files are written before being renamed into place (same file system, so the rename is atomic).
@@ -53,12 +64,14 @@ public struct LocalDirectorySink: Sink {
     /// - Parameter writerThreads: the size of the thread pool doing the blocking writes (at least 1).
     public init(
         configuration: SinkConfiguration, local: LocalDirectorySinkConfiguration,
-        writerThreads: Int = defaultWriterThreads, auditLogPath: String? = nil
+        writerThreads: Int = defaultWriterThreads, auditLogPath: String? = nil, unnamedFiles: Bool = true
     ) {
+        self.unnamedFiles = unnamedFiles
         self.configuration = configuration
         self.root = local.path.hasSuffix("/") && local.path.count > 1 ? String(local.path.dropLast()) : local.path
         self.auditLogPath = auditLogPath
-        self.threadPool = NIOThreadPool(numberOfThreads: max(1, writerThreads))
+        self.threadCount = max(1, writerThreads)
+        self.threadPool = NIOThreadPool(numberOfThreads: threadCount)
     }
 
     private func error(_ failure: FileFailure, object: String? = nil) -> SinkError {
@@ -78,6 +91,7 @@ public struct LocalDirectorySink: Sink {
             threadPool.start()
         }
         let root = self.root
+        let unnamedFiles = self.unnamedFiles
         let opened = try await offloaded { () throws(FileFailure) -> Opened in
             do throws(FileFailure) {
                 try Self.makeDirectories(root)
@@ -86,7 +100,8 @@ public struct LocalDirectorySink: Sink {
             }
             let directory = try DirectoryDescriptor.opening(absolutePath: root)
             do throws(FileFailure) {
-                return Opened(root: directory, workArea: try WorkArea.claim(in: directory))
+                let workArea = try WorkArea.claim(in: directory)
+                return Opened(root: directory, workArea: workArea, linking: unnamedFiles ? UnnamedFile.probe(in: workArea.directory) : .unsupported)
             } catch {
                 directory.release()
                 throw error
@@ -96,29 +111,72 @@ public struct LocalDirectorySink: Sink {
     }
 
     public func put(_ objectName: String, body: [UInt8]) async throws(SinkError) {
-        guard let opened = state.withLockedValue({ $0.opened }) else {
-            throw SinkError(sinkType: SinkConfiguration.localDirectoryType, objectName: objectName, message: "\(root): not prepared (put before prepare or after shutdown)", isRetryable: false)
-        }
+        let opened = try openedForWriting(objectName)
         let components = try Self.components(of: objectName)
-        let auditLogPath = self.auditLogPath
-        let touched = touchedDirectories
         let executor = RetryExecutor(policy: configuration.retryPolicy, sinkType: configuration.typeName)
         try await executor.run { () async throws(SinkError) in
             try await offloaded(object: objectName) { () throws(FileFailure) in
-                // Recorded before the write: a rename that half-succeeds still gets its directory synced.
-                touched.withLockedValue { set in
-                    var prefix = ""
-                    set.insert(prefix)
-                    for name in components.dropLast() {
-                        prefix = prefix.isEmpty ? name : "\(prefix)/\(name)"
-                        set.insert(prefix)
-                    }
-                }
-                try Self.writeObject(body, components: components, in: opened.root, via: opened.workArea)
-                if let auditLogPath {
-                    Self.appendLine(path: auditLogPath, line: "\(Self.nanosecondsSinceEpoch()) \(getpid()) \(objectName)\n")
+                var folders = self.folderCache(opened)
+                try self.writeOne(body, named: objectName, components: components, opened: opened, folders: &folders)
+            }
+        }
+    }
+
+    /// Writes the batch on one writer thread, its folders opened once. From the first object that fails on, the
+    /// objects go through `put` one by one, each with the retry policy.
+    public func putBatch(_ objects: [SinkObject]) async throws(SinkError) {
+        guard let first = objects.first else { return }
+        let opened = try openedForWriting(first.name)
+        let written = try await offloaded(object: first.name) { () -> Int in
+            var folders = self.folderCache(opened)
+            for (index, object) in objects.enumerated() {
+                do throws(FileFailure) {
+                    guard let components = try? Self.components(of: object.name) else { return index }
+                    try self.writeOne(object.body, named: object.name, components: components, opened: opened, folders: &folders)
+                } catch {
+                    return index
                 }
             }
+            return objects.count
+        }
+        for object in objects[written...] { try await put(object.name, body: object.body) }
+    }
+
+    /// A batch per writer thread and one more each, ready for when a thread is done.
+    public var batching: SinkBatching {
+        SinkBatching(objectsPerBatch: Self.objectsPerBatch, batchesInFlight: 2 * threadCount)
+    }
+
+    private func openedForWriting(_ objectName: String) throws(SinkError) -> Opened {
+        guard let opened = state.withLockedValue({ $0.opened }) else {
+            throw SinkError(sinkType: SinkConfiguration.localDirectoryType, objectName: objectName, message: "\(root): not prepared (put before prepare or after shutdown)", isRetryable: false)
+        }
+        return opened
+    }
+
+    /// Folders for one call on a writer thread; each folder it opens is recorded, with its parents, for `flush`
+    /// (before the write: a rename that half-succeeds still gets its directory synced).
+    private func folderCache(_ opened: Opened) -> FolderCache {
+        let touched = touchedDirectories
+        return FolderCache(root: opened.root) { path in
+            touched.withLockedValue { set in
+                set.insert("")
+                var end = path.startIndex
+                while end < path.endIndex {
+                    end = path[path.index(after: end)...].firstIndex(of: "/") ?? path.endIndex
+                    set.insert(String(path[..<end]))
+                }
+            }
+        }
+    }
+
+    /// Writes one object (on a writer thread), with the audit line when asked.
+    private func writeOne(
+        _ body: [UInt8], named objectName: String, components: [String], opened: Opened, folders: inout FolderCache
+    ) throws(FileFailure) {
+        try Self.writeObject(body, components: components, folders: &folders, via: opened.workArea, linking: opened.linking)
+        if let auditLogPath {
+            Self.appendLine(path: auditLogPath, line: "\(Self.nanosecondsSinceEpoch()) \(getpid()) \(objectName)\n")
         }
     }
 
@@ -184,7 +242,8 @@ public struct LocalDirectorySink: Sink {
     /// The path components of an object name, each one a plain name: not empty, not `.` or `..`, no NUL, and
     /// not the sink's temporary folder at the top.
     static func components(of objectName: String) throws(SinkError) -> [String] {
-        let components = objectName.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        // Split on the UTF-8 bytes: `/` never occurs inside a multi-byte character, and it spares grapheme breaking.
+        let components = objectName.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { String(Substring($0)) }
         let invalid = components.contains { $0.isEmpty || $0 == "." || $0 == ".." || $0.utf8.contains(0) }
         guard !invalid, components.first != ObjectNaming.temporaryFolder else {
             throw SinkError(sinkType: SinkConfiguration.localDirectoryType, objectName: objectName, message: "not a valid object name for a directory", isRetryable: false)
@@ -192,20 +251,29 @@ public struct LocalDirectorySink: Sink {
         return components
     }
 
-    /// Writes a temporary file in the work area, then renames it into place, making the object's folders on the
-    /// way (each opened without following links).
-    static func writeObject(_ bytes: [UInt8], components: [String], in root: DirectoryDescriptor, via workArea: WorkArea) throws(FileFailure) {
-        let temporary = workArea.temporaryName()
-        try workArea.directory.createFile(temporary, bytes: bytes)
-        var folder = root
-        defer { if folder.fd != root.fd { folder.release() } }
-        do {
-            for name in components.dropLast() {
-                let next = try folder.subdirectory(name, create: true)
-                if folder.fd != root.fd { folder.release() }
-                folder = next
+    /// Writes an object into its folder (made on the way, each opened without following links): an unnamed file
+    /// linked under its name; when the name is taken or unnamed files are not supported, a temporary file in the
+    /// work area renamed over it (a link at the name is refused, not replaced).
+    static func writeObject(
+        _ bytes: [UInt8], components: [String], folders: inout FolderCache, via workArea: WorkArea, linking: UnnamedFileLinking
+    ) throws(FileFailure) {
+        let folder = try folders.folder(of: components)
+        let name = components[components.count - 1]
+        let temporary: String
+        if linking != .unsupported {
+            let file = try UnnamedFile(in: folder, bytes: bytes)
+            do throws(FileFailure) {
+                return try file.link(as: name, in: folder, using: linking)
+            } catch where error.errno == EEXIST {
+                temporary = workArea.temporaryName()
+                try file.link(as: temporary, in: workArea.directory, using: linking)
             }
-            try workArea.directory.rename(temporary, to: components[components.count - 1], in: folder)
+        } else {
+            temporary = workArea.temporaryName()
+            try workArea.directory.createFile(temporary, bytes: bytes)
+        }
+        do throws(FileFailure) {
+            try workArea.directory.rename(temporary, to: name, in: folder)
         } catch {
             workArea.directory.remove(temporary)
             throw error

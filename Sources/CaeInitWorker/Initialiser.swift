@@ -121,15 +121,22 @@ public struct Initialiser: Sendable {
             let periods = claim.initWithHistory ? try await dossier.periods(entiteId: claim.key) : []
             let rules = HistoryRules(periods: periods)
             progress.setTotal(try await dossier.versionCount(entiteId: claim.key, includeHistory: claim.initWithHistory))
+            let batchSize = options.readBatchSize
             for kind in ObjectKind.allCases {
                 let stream = try await dossier.versions(kind, entiteId: claim.key, includeHistory: claim.initWithHistory)
+                // Read-ahead: the next batch is read and decoded while the documents of this one are built.
+                var nextBatch: Task<[ObjectVersion]?, any Error>? = Task { try await stream.next(limit: batchSize) }
                 do {
                     try await writeKind(kind, rules) {
-                        let batch = try await stream.next(limit: options.readBatchSize)
+                        guard let reading = nextBatch else { return nil }
+                        let batch = try await reading.value
+                        nextBatch = batch == nil ? nil : Task { try await stream.next(limit: batchSize) }
                         rows += batch?.count ?? 0
                         return batch
                     }
                 } catch {
+                    nextBatch?.cancel()
+                    _ = try? await nextBatch?.value
                     await stream.close()
                     throw error
                 }
@@ -140,51 +147,64 @@ public struct Initialiser: Sendable {
         return periods
     }
 
-    /// Streams one kind: rows → chains → selected versions → documents → sink, never more than
-    /// `maxUploadsInFlight` writes pending, so memory stays bounded whatever the dossier's size.
+    /// Streams one kind: rows → chains → selected versions → documents → sink, handed over in the sink's batches
+    /// (a request each for S3 and Azure, many files per writer thread for a directory) with a bounded number in
+    /// flight, so memory stays bounded whatever the dossier's size.
     private func write(
         kind: ObjectKind, next: () async throws -> [ObjectVersion]?, claim: Claim, rules: HistoryRules, filter: DocumentFilter,
         naming: ObjectNaming, sink: any Sink, counts: inout InitialisationCounts, pacer: inout WritePacer,
         progress: InitialisationProgress
     ) async throws {
         let withHistory = claim.initWithHistory
-        let limit = max(1, options.maxUploadsInFlight)
+        let batching = sink.batching
+        // Paced writes go one by one, so that each starts on time.
+        let objectsPerBatch = options.maxWritesPerSecond == nil ? max(1, batching.objectsPerBatch) : 1
+        let limit = max(1, batching.batchesInFlight ?? options.maxUploadsInFlight)
         let filesWritten = Counter(label: "cae_init_files_written_total", dimensions: [("kind", kind.rawValue)])
         var localCounts = counts
         var localPacer = pacer
         defer { pacer = localPacer }
         try await withThrowingTaskGroup(of: Void.self) { group in
             var inFlight = 0
+            var batch: [SinkObject] = []
+            batch.reserveCapacity(objectsPerBatch)
             var grouper = VersionChainGrouper()
             // The same per-object step `cae-init render` runs: rules, documents, filters, names.
             let pipeline = DocumentPipeline(entiteId: claim.key, withHistory: withHistory, rules: rules, filter: filter, naming: naming)
+            func handOver() async throws {
+                if inFlight >= limit {
+                    try await group.next()
+                    inFlight -= 1
+                }
+                let objects = batch
+                batch.removeAll(keepingCapacity: true)
+                group.addTask {
+                    try await sink.putBatch(objects)
+                    filesWritten.increment(by: Int64(objects.count))
+                    progress.advance(by: objects.count)
+                }
+                inFlight += 1
+            }
             func emit(_ chain: [ObjectVersion]) async throws {
                 // Versions not written (left out by the rules or the filters) count as done at once; written ones
                 // when their write completes.
                 var started = 0
                 defer { progress.advance(by: chain.count - started) }
                 for file in try pipeline.files(for: chain) {
-                    if inFlight >= limit {
-                        try await group.next()
-                        inFlight -= 1
-                    }
                     try await localPacer.wait()
-                    group.addTask {
-                        try await sink.put(file.name, body: file.body)
-                        filesWritten.increment()
-                        progress.advance(by: 1)
-                    }
+                    batch.append(SinkObject(name: file.name, body: file.body))
                     started += 1
-                    inFlight += 1
                     localCounts.add(file.kind, file.role)
+                    if batch.count >= objectsPerBatch { try await handOver() }
                 }
             }
-            while let batch = try await next() {
-                for version in batch {
+            while let versions = try await next() {
+                for version in versions {
                     if let chain = grouper.add(version) { try await emit(chain) }
                 }
             }
             if let chain = grouper.finish() { try await emit(chain) }
+            if !batch.isEmpty { try await handOver() }
             try await group.waitForAll()
         }
         counts = localCounts
