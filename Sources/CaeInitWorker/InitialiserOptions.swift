@@ -2,7 +2,8 @@ import CaeInitSinks
 
 /// Tuning of one initialisation.
 public struct InitialiserOptions: Sendable {
-    /// Sink writes in flight at once per initialisation; default 32.
+    /// S3 and Azure requests in flight at once per initialisation (the Local Directory sink sets its own batches,
+    /// `Sink.batching`); default 32.
     public var maxUploadsInFlight: Int
     /// Rows read from PostgreSQL per round trip to the connection's thread; default 500.
     public var readBatchSize: Int
@@ -11,9 +12,9 @@ public struct InitialiserOptions: Sendable {
     /// When set, the dossier's rows are read into a spool file in this directory and the snapshot transaction ends
     /// before the writes start (see `Spool`); default nil (the writes run inside the snapshot).
     public var spoolDirectory: String?
-    /// Threads writing files at once for each Local Directory sink (its own pool; `maxUploadsInFlight` bounds the
-    /// writes queued for them); default 4 (`LocalDirectorySink.defaultWriterThreads`). Each file is a create, a
-    /// write and a rename: system CPU and the disk's queue, not throughput. In `bench/pairs.sh` on this project's
+    /// Threads writing files at once for each Local Directory sink (its own pool, fed two batches of 64 files per
+    /// thread); default 4 (`LocalDirectorySink.defaultWriterThreads`). Each file is a create, a write and a link:
+    /// system CPU and the disk's queue, not throughput. In `bench/pairs.sh` on this project's
     /// 2-core machine (ext4 on a virtual disk), the bare loop with 4 threads beat 1 thread in 4 pairs of 5 (12.5 to
     /// 25 s against 16.7 to 47 s for 50,520 files); a disk with a deeper queue (NVMe, a network file system) may
     /// want more.

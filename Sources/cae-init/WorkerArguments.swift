@@ -13,7 +13,7 @@ struct WorkerArguments: ParsableArguments {
     @Option(name: .customLong("grace-seconds"), help: "On SIGTERM/SIGINT, time for running initialisations to finish (and their outcomes to be recorded) before they are released back to new.") var graceSeconds: Double = defaults.gracefulShutdownTimeout.seconds
     @Option(name: .customLong("max-attempts"), help: "Runs per filter before it is marked failed (transient failures, killed workers).") var maxAttempts: Int = defaults.maxAttempts
     @Option(name: .customLong("retry-delay-ms"), help: "Wait before retrying after a transient failure, doubled at each attempt (at most 5 minutes).") var retryDelayMs: Double = defaults.retryBaseDelay.seconds * 1000
-    @Option(name: .customLong("max-uploads-in-flight"), help: "Sink writes in flight at once per initialisation.") var maxUploadsInFlight: Int = defaults.initialiser.maxUploadsInFlight
+    @Option(name: .customLong("max-uploads-in-flight"), help: "S3 and Azure requests in flight at once per initialisation (the ceiling of the adaptive limit).") var maxUploadsInFlight: Int = defaults.initialiser.maxUploadsInFlight
     @Option(name: .customLong("max-writes-per-second"), help: "Sink writes started per second at most, per initialisation (spares a throttling sink; default: no limit).") var maxWritesPerSecond: Double?
     @Option(name: .customLong("read-batch-size"), help: "Rows read from PostgreSQL per round trip.") var readBatchSize: Int = defaults.initialiser.readBatchSize
     @Option(name: .customLong("spool-dir"), help: "Read each dossier's rows into a spool file in this directory, end the snapshot transaction, then write from the spool (the file is removed at the end; spools of killed workers are removed when a worker starts).") var spoolDir: String?
