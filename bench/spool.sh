@@ -55,7 +55,7 @@ start=$(date +%s.%N)
 run=$!
 : >"$work/samples.txt"   # seconds since start, cae-init connections holding a snapshot or an open transaction
 while kill -0 "$run" 2>/dev/null; do
-    held=$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'cae-init%' AND pid <> pg_backend_pid() AND (backend_xmin IS NOT NULL OR xact_start IS NOT NULL)" || echo "?")
+    held=$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'cae-init % snapshot' AND pid <> pg_backend_pid() AND (backend_xmin IS NOT NULL OR xact_start IS NOT NULL)" || echo "?")
     echo "$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN {printf "%.1f", a - b}') $held" >>"$work/samples.txt"
     sleep 1
 done

@@ -20,7 +20,7 @@ actor ClaimKeeper {
 
     private func connectedStore() async throws(PostgresError) -> SubscriptionStore {
         let task = connecting ?? Task { [conninfo, claim] in
-            SubscriptionStore(connection: try await PostgresConnection.connect(conninfo, applicationName: "cae-init \(claim.initializer)"))
+            SubscriptionStore(connection: try await PostgresConnection.connect(conninfo, applicationName: "cae-init \(claim.initializer) claim"))
         }
         connecting = task
         do {

@@ -76,7 +76,7 @@ public struct Initialiser: Sendable {
         let naming = ObjectNaming(folderProperty: configuration.folderName)
         try await sink.prepare()
 
-        let connection = try await PostgresConnection.connect(dossierConninfo, applicationName: "cae-init \(claim.initializer)")
+        let connection = try await PostgresConnection.connect(dossierConninfo, applicationName: "cae-init \(claim.initializer) snapshot")
         defer { Task { await connection.close() } }
         let dossier = DossierStore(connection: connection)
         var pacer = WritePacer(perSecond: options.maxWritesPerSecond)

@@ -85,7 +85,7 @@ struct HardeningTests {
             for _ in 0..<8 { group.addTask { try await keeper.heartbeat() } }
             for try await held in group { #expect(held == false, "no such claim") }
         }
-        let connections = try await sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", ["cae-init \(initializer)"], database: database)
+        let connections = try await sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", ["cae-init \(initializer) claim"], database: database)
         #expect(connections.scalar() == "1")
         await keeper.close()
     }

@@ -49,7 +49,7 @@ struct SpoolTests {
         let rows = try await monitor.query(
             """
             SELECT count(*) FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE 'cae-init%'
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE 'cae-init % snapshot'
               AND (backend_xmin IS NOT NULL OR xact_start IS NOT NULL)
             """
         )
