@@ -41,7 +41,7 @@ public struct LocalDirectorySink: Sink {
     let threadCount: Int
     let state = NIOLockedValueBox(State())
     /// The directories (relative paths, `""` for the sink directory) that got new entries since the last `flush`:
-    /// those renamed into and their parents (made on the way).
+    /// those written into and their parents (made on the way).
     let touchedDirectories = NIOLockedValueBox(Set<String>())
 
     struct State {
@@ -58,7 +58,8 @@ public struct LocalDirectorySink: Sink {
         let linking: UnnamedFileLinking
     }
 
-    /// Where files are written before being renamed into place (same file system, so the rename is atomic).
+    /// Where a file replacing a taken name (or any file, without unnamed files) waits before being renamed into place
+    /// (same file system, so the rename is atomic).
     public static let partialDirectory = ObjectNaming.temporaryFolder
 
     /// - Parameter writerThreads: the size of the thread pool doing the blocking writes (at least 1).
