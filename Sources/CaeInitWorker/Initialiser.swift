@@ -129,7 +129,8 @@ public struct Initialiser: Sendable {
                 do {
                     try await writeKind(kind, rules) {
                         guard let reading = nextBatch else { return nil }
-                        let batch = try await reading.value
+                        // The read-ahead is a task of its own: a cancelled run cancels it (its query gets PQcancel).
+                        let batch = try await withTaskCancellationHandler { try await reading.value } onCancel: { reading.cancel() }
                         nextBatch = batch == nil ? nil : Task { try await stream.next(limit: batchSize) }
                         rows += batch?.count ?? 0
                         return batch
