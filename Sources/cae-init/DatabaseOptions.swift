@@ -3,6 +3,8 @@ import CaeInitPostgres
 import CaeInitStore
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 
 /// Where the subscription store and the dossier data live, how secrets are sealed, and the log level: the options
 /// every command shares.
@@ -87,6 +89,15 @@ struct DatabaseOptions: ParsableArguments {
         } catch {
             throw CLIError("cannot connect to \(what): \(error)")
         }
+    }
+
+    /// For the long-running commands (`worker`, `run-once`, `serve`, `sink-service`): logging at the chosen level,
+    /// the process's logger, and Prometheus as the metrics backend, whose registry `/metrics` exposes.
+    func bootstrapService() throws -> (logger: Logger, registry: PrometheusCollectorRegistry) {
+        try bootstrapLogging()
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return (Logger(label: "cae-init"), registry)
     }
 
     func bootstrapLogging() throws {

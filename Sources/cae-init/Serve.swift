@@ -23,10 +23,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         try await reportingErrors {
-            try database.bootstrapLogging()
-            let logger = Logger(label: "cae-init")
-            let registry = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            let (logger, registry) = try database.bootstrapService()
             let sealer = try database.sealer()
             let configuration = AppConfiguration(
                 storeConninfo: try database.storeConninfo(),

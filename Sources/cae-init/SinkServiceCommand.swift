@@ -103,10 +103,7 @@ struct SinkServiceCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            try database.bootstrapLogging()
-            let logger = Logger(label: "cae-init")
-            let registry = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            let (logger, registry) = try database.bootstrapService()
             let configuration = AppConfiguration(
                 storeConninfo: try database.storeConninfo(),
                 dossierConninfo: try database.dossierConninfo(),

@@ -14,10 +14,7 @@ func runWorker(
     database: DatabaseOptions, arguments: WorkerArguments, exitWhenIdle: Bool, metrics: (host: String, port: Int)?,
     onOutcome: @escaping OutcomeHandler, onProgress: ProgressHandler? = nil
 ) async throws {
-    try database.bootstrapLogging()
-    let logger = Logger(label: "cae-init")
-    let registry = PrometheusCollectorRegistry()
-    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    let (logger, registry) = try database.bootstrapService()
     let configuration = AppConfiguration(
         storeConninfo: try database.storeConninfo(),
         dossierConninfo: try database.dossierConninfo(),
