@@ -56,6 +56,18 @@ struct LiveWorld {
         if result.affectedRows != 1 { throw TestFailure("no key filter \(subscriptionId)/\(key)") }
     }
 
+    /// A secret moto refuses, so that its subscription's writes fail (and must never be echoed).
+    static let wrongSecret = "WRONGSECRETVALUE0123456789"
+
+    /// Two ready subscriptions of `key`: a Local Directory under `out`, and `bucket` signed with `wrongSecret`.
+    func localAndRefusingS3(_ key: String, bucket: LiveBucket) async throws -> (local: String, s3: String) {
+        let local = try await subscribe(liveLocalBody(path: directory.file("out"), keys: [key]))
+        let s3 = try await subscribe(bucket.subscriptionBody(keys: [key], secret: Self.wrongSecret))
+        try await setStatus(local, key, .ready)
+        try await setStatus(s3, key, .ready)
+        return (local, s3)
+    }
+
     func keptCount(_ subscriptionId: String, _ key: String) async throws -> Int {
         Int(try await sql("SELECT count(*) FROM cae_live_event_kept WHERE subscription_id = $1 AND key = $2::uuid", [subscriptionId, key], database: database).scalar() ?? "") ?? -1
     }
@@ -483,11 +495,8 @@ struct LiveEventDeliveryTests {
         let bucket = try await LiveBucket.start()
         defer { bucket.stop() }
         let key = newUUID()
-        let wrongSecret = "WRONGSECRETVALUE0123456789"
-        let local = try await world.subscribe(liveLocalBody(path: world.directory.file("out"), keys: [key]))
-        let s3 = try await world.subscribe(bucket.subscriptionBody(keys: [key], secret: wrongSecret))
-        try await world.setStatus(local, key, .ready)
-        try await world.setStatus(s3, key, .ready)
+        let wrongSecret = LiveWorld.wrongSecret
+        let (local, s3) = try await world.localAndRefusingS3(key, bucket: bucket)
         let journal = newUUID()
         let messages = (0..<3).map { objectMessage(journalVersion(journal, validFrom: Int64(100 + $0)), key: key, offset: Int64($0)) }
         for message in messages {

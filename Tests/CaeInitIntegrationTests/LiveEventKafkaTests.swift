@@ -141,11 +141,8 @@ struct LiveEventKafkaTests {
         let bucket = try await LiveBucket.start()
         defer { bucket.stop() }
         let key = newUUID()
-        let wrongSecret = "WRONGSECRETVALUE0123456789"
-        let local = try await world.subscribe(liveLocalBody(path: world.directory.file("out"), keys: [key]))
-        let s3 = try await world.subscribe(bucket.subscriptionBody(keys: [key], secret: wrongSecret))
-        try await world.setStatus(local, key, .ready)
-        try await world.setStatus(s3, key, .ready)
+        let wrongSecret = LiveWorld.wrongSecret
+        let (local, s3) = try await world.localAndRefusingS3(key, bucket: bucket)
 
         let service = try RunningLiveService(world: world, bootstrap: cluster.bootstrap)
         defer { Task { await service.stop() } }
